@@ -1,0 +1,42 @@
+"""The one place configuration is read from the environment.
+
+Defaults are embedded so `make run` works on a fresh machine with no external server:
+SQLite under `var/`, every service on localhost.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def _default_db_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'ketamine_faq.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # One URL for every table the project owns and for Rasa's SQL tracker store.
+    # PostgreSQL in production: postgresql://user:password@host:5432/dbname
+    db_url: str = field(default_factory=lambda: os.environ.get("DB_URL") or _default_db_url())
+    rasa_port: int = int(os.environ.get("RASA_PORT", "5005"))
+    action_port: int = int(os.environ.get("ACTION_PORT", "5055"))
+    web_port: int = int(os.environ.get("WEB_PORT", "8000"))
+    action_endpoint_url: str = os.environ.get(
+        "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{os.environ.get('ACTION_PORT', '5055')}/webhook"
+    )
+    # Rasa's HTTP API is enabled only when a token is set; it is never open.
+    rasa_auth_token: str = os.environ.get("RASA_AUTH_TOKEN", "")
+    cors_origins: str = os.environ.get("CORS_ORIGINS", "http://localhost:8000 http://127.0.0.1:8000")
+
+
+def get_settings() -> Settings:
+    return Settings()
+
+
+def ensure_var_dir() -> Path:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return VAR_DIR
