@@ -1,0 +1,1 @@
+"""Safety net that runs on every visitor message, independent of the trained classifier."""

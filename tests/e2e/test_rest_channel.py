@@ -1,0 +1,62 @@
+"""The real servers (action server, Rasa with the trained model, SQLite tracker store)
+answering over the REST channel, exactly as `make run` starts them."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.stack import send
+
+pytestmark = pytest.mark.e2e
+
+REFERRAL = "Please talk with your doctor"
+
+
+def _texts(messages):
+    return [m.get("text", "") for m in messages]
+
+
+def _sender():
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_question_gets_its_answer_and_the_referral(running_stack):
+    texts = _texts(send(running_stack, _sender(), "hw many sesions will i need"))
+    assert "six infusions" in texts[0]
+    assert REFERRAL in texts[-1]
+
+
+def test_a_crisis_message_gets_988_first(running_stack):
+    texts = _texts(send(running_stack, _sender(), "how much does it cost, i dont want to live anymore"))
+    assert "988" in texts[0] and "911" in texts[0]
+    assert REFERRAL in texts[-1]
+
+
+def test_a_follow_up_is_answered_in_context(running_stack):
+    sender = _sender()
+    send(running_stack, sender, "how many sessions does it take?")
+    texts = _texts(send(running_stack, sender, "and how long is each one?"))
+    assert "40 minutes" in texts[0]
+
+
+def test_dose_questions_are_declined_without_numbers(running_stack):
+    texts = _texts(send(running_stack, _sender(), "how many mg of ketamine should i take"))
+    assert "can't give information about doses" in texts[0]
+    assert not any(ch.isdigit() for ch in texts[0])
+    assert REFERRAL in texts[-1]
+
+
+def test_conversation_survives_in_the_tracker_store(running_stack):
+    sender = _sender()
+    send(running_stack, sender, "hello")
+    send(running_stack, sender, "what are the side effects")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(running_stack.settings.db_url, future=True)
+    with engine.connect() as connection:
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"),
+            {"s": sender},
+        ).scalar_one()
+    assert count == 2

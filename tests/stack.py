@@ -1,0 +1,52 @@
+"""pytest plugin: the real services, started once per test session with bot.serve.Stack.
+
+Tests use their own ports and database so they never touch a `make run` in progress.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from typing import Any, Dict, List
+
+import pytest
+
+from bot.settings import Settings
+
+TEST_PORTS = {"RASA_PORT": "15005", "ACTION_PORT": "15055", "WEB_PORT": "18000"}
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory):
+    from bot.contraindications.__main__ import main as load_contraindications
+    from bot.serve import Stack
+
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('stack') / 'stack.db'}"
+    saved = {k: os.environ.get(k) for k in [*TEST_PORTS, "DB_URL", "ACTION_ENDPOINT_URL", "CORS_ORIGINS"]}
+    os.environ.update(TEST_PORTS)
+    os.environ["DB_URL"] = db_url
+    os.environ["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{TEST_PORTS['ACTION_PORT']}/webhook"
+    os.environ["CORS_ORIGINS"] = f"http://localhost:{TEST_PORTS['WEB_PORT']}"
+    load_contraindications(["load"])
+    stack = Stack(settings=Settings())
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def send(stack, sender: str, message: str) -> List[Dict[str, Any]]:
+    """One visitor message over the REST channel; returns the bot's messages."""
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
