@@ -45,7 +45,8 @@ def test_every_intent_has_enough_varied_examples(domain):
     counts = Counter(intent for intent, _ in _examples("data/nlu.yml"))
     faq_keys = {r.split("/", 1)[1] for r in domain["responses"] if r.startswith("utter_faq/")}
     assert {i.split("/", 1)[1] for i in counts if i.startswith("faq/")} == faq_keys
-    for intent in [i for i in domain["intents"] if i != "faq"] + [f"faq/{k}" for k in faq_keys]:
+    intents = [i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]]
+    for intent in [i for i in intents if i != "faq"] + [f"faq/{k}" for k in faq_keys]:
         assert counts[intent] >= MIN_EXAMPLES, f"{intent}: {counts[intent]} examples"
 
 

@@ -83,7 +83,7 @@ def test_every_custom_action_that_answers_is_an_answer_action(domain):
     }
     non_answer = {cls().name() for cls in classes if not issubclass(cls, AnswerAction)}
     assert non_answer == {"action_clarify"}
-    for name in domain["actions"]:
+    for name in [a for a in domain["actions"] if not a.startswith("utter_")]:
         assert name in {cls().name() for cls in classes}, f"{name} has no implementation"
 
 
