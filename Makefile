@@ -13,7 +13,8 @@ PYTHON310 := $(shell for p in "$$PYTHON" "$$(command -v pyenv >/dev/null && pyen
 	[ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null \
 	&& echo "$$p" && break; done)
 
-TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml) $(wildcard bot/nlu/*.py) bot/safety/crisis.py bot/safety/crisis_patterns.yml
+# data/contraindications.yml is read by the action server at run time, not by the model.
+TRAINING_FILES := config.yml domain.yml $(filter-out data/contraindications.yml,$(wildcard data/*.yml)) $(wildcard bot/nlu/*.py) bot/safety/crisis.py bot/safety/crisis_patterns.yml
 MODEL_STAMP := models/.trained
 
 -include mk/*.mk

@@ -113,3 +113,10 @@ def test_answers_are_plain_language(domain):
     grade = 0.39 * len(words) / sentences + 11.8 * sum(map(_syllables, words)) / len(words) - 15.59
     print(f"Flesch-Kincaid grade of the FAQ answers: {grade:.1f}")
     assert grade <= 11
+
+
+def test_condition_explanations_make_no_forbidden_claim():
+    data = yaml.safe_load(Path("data/contraindications.yml").read_text(encoding="utf-8"))
+    for entry in data["conditions"]:
+        assert find_forbidden_claims(entry["explanation"]) == [], entry["key"]
+        assert set(map(str, entry["sources"])) <= SOURCE_IDS, entry["key"]
