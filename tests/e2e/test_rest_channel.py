@@ -60,3 +60,27 @@ def test_conversation_survives_in_the_tracker_store(running_stack):
             {"s": sender},
         ).scalar_one()
     assert count == 2
+
+
+def test_a_condition_is_looked_up_and_remembered(running_stack):
+    sender = _sender()
+    texts = _texts(send(running_stack, sender, "I have high blood pressure, can I do ketamine?"))
+    assert texts[0].startswith("High blood pressure")
+    assert REFERRAL in texts[-1]
+    texts = _texts(send(running_stack, sender, "can I still get ketamine?"))
+    assert texts[0].startswith("High blood pressure")
+
+
+def test_negation_and_several_conditions(running_stack):
+    texts = _texts(send(running_stack, _sender(), "I don't have heart problems but I had a stroke"))
+    joined = " ".join(texts)
+    assert texts[0].startswith("Stroke")
+    assert "You mentioned you don't have heart" in joined
+    for forbidden in ("you are safe", "you are eligible", "no problem"):
+        assert forbidden not in joined.lower()
+
+
+def test_who_should_not_take_it_comes_from_the_database(running_stack):
+    texts = _texts(send(running_stack, _sender(), "who should not take ketamine?"))
+    assert "aneurysm" in texts[0] and "pregnan" in texts[0]
+    assert REFERRAL in texts[-1]
