@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(PY) -m rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
 
 # Rasa 3.6 needs Python 3.10: use $PYTHON if given, else the first 3.10 we can find.
 PYTHON310 := $(shell for p in "$$PYTHON" "$$(command -v pyenv >/dev/null && pyenv root)"/versions/3.10*/bin/python \

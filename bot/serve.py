@@ -29,6 +29,7 @@ def service_env(settings: Settings) -> Dict[str, str]:
         DB_DIALECT=settings.db_url.split(":", 1)[0].split("+", 1)[0],
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
         TF_CPP_MIN_LOG_LEVEL="2",
+        RASA_TELEMETRY_ENABLED="false",  # no calls home: this machine and clinics' may be offline
         PYTHONUNBUFFERED="1",
     )
     return env
