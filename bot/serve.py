@@ -28,6 +28,11 @@ def service_env(settings: Settings) -> Dict[str, str]:
         DB_URL=settings.db_url,
         DB_DIALECT=settings.db_url.split(":", 1)[0].split("+", 1)[0],
         ACTION_ENDPOINT_URL=settings.action_endpoint_url,
+        RASA_PORT=str(settings.rasa_port),
+        ACTION_PORT=str(settings.action_port),
+        WEB_PORT=str(settings.web_port),
+        CORS_ORIGINS=settings.cors_origins,
+        RASA_PUBLIC_URL=settings.rasa_public_url,
         TF_CPP_MIN_LOG_LEVEL="2",
         RASA_TELEMETRY_ENABLED="false",  # no calls home: this machine and clinics' may be offline
         PYTHONUNBUFFERED="1",

@@ -1,6 +1,7 @@
 """The one place configuration is read from the environment.
 
-Defaults are embedded so `make run` works on a fresh machine with no external server:
+Read when a Settings is created (not at import), so tests and launchers can set the
+environment first. Defaults are embedded so `make run` works on a fresh machine with no external server:
 SQLite under `var/`, every service on localhost.
 """
 from __future__ import annotations
@@ -13,6 +14,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
 
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
 def _default_db_url() -> str:
     return f"sqlite:///{VAR_DIR / 'ketamine_faq.db'}"
 
@@ -21,17 +26,25 @@ def _default_db_url() -> str:
 class Settings:
     # One URL for every table the project owns and for Rasa's SQL tracker store.
     # PostgreSQL in production: postgresql://user:password@host:5432/dbname
-    db_url: str = field(default_factory=lambda: os.environ.get("DB_URL") or _default_db_url())
-    rasa_port: int = int(os.environ.get("RASA_PORT", "5005"))
-    action_port: int = int(os.environ.get("ACTION_PORT", "5055"))
-    web_port: int = int(os.environ.get("WEB_PORT", "8000"))
-    action_endpoint_url: str = os.environ.get(
-        "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{os.environ.get('ACTION_PORT', '5055')}/webhook"
+    db_url: str = field(default_factory=lambda: _env("DB_URL", _default_db_url()))
+    rasa_port: int = field(default_factory=lambda: int(_env("RASA_PORT", "5005")))
+    action_port: int = field(default_factory=lambda: int(_env("ACTION_PORT", "5055")))
+    web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "8000")))
+    action_endpoint_url: str = field(
+        default_factory=lambda: _env(
+            "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{_env('ACTION_PORT', '5055')}/webhook"
+        )
     )
     # Rasa's HTTP API is enabled only when a token is set; it is never open.
-    rasa_auth_token: str = os.environ.get("RASA_AUTH_TOKEN", "")
-    cors_origins: str = os.environ.get("CORS_ORIGINS", "http://localhost:8000 http://127.0.0.1:8000")
-
+    rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN", ""))
+    # Pages allowed to call the Rasa channels (space-separated origins).
+    cors_origins: str = field(
+        default_factory=lambda: _env("CORS_ORIGINS", "http://localhost:8000 http://127.0.0.1:8000")
+    )
+    # The Rasa server's address as a visitor's browser sees it (the widget connects there).
+    rasa_public_url: str = field(
+        default_factory=lambda: _env("RASA_PUBLIC_URL", f"http://localhost:{_env('RASA_PORT', '5005')}")
+    )
 
 def get_settings() -> Settings:
     return Settings()

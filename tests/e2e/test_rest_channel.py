@@ -84,3 +84,14 @@ def test_who_should_not_take_it_comes_from_the_database(running_stack):
     texts = _texts(send(running_stack, _sender(), "who should not take ketamine?"))
     assert "aneurysm" in texts[0] and "pregnan" in texts[0]
     assert REFERRAL in texts[-1]
+
+
+def test_a_conversation_survives_a_rasa_restart(running_stack):
+    """The SQL tracker store keeps the conversation, so remembered conditions outlive a restart."""
+    sender = _sender()
+    send(running_stack, sender, "I had a stroke two years ago")
+    running_stack.stop_rasa()
+    running_stack.start_rasa()
+    texts = _texts(send(running_stack, sender, "so can I still get ketamine?"))
+    assert texts[0].startswith("Stroke")
+    assert REFERRAL in texts[-1]

@@ -1,0 +1,1 @@
+"""Rasa input channels, adapted for the web widget (see socketio.py for why)."""
