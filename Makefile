@@ -20,7 +20,7 @@ MODEL_STAMP := models/.trained
 
 -include mk/*.mk
 
-.PHONY: help setup train db run test test-fast validate crossval constraints clean
+.PHONY: help setup train db run test test-fast lint validate crossval constraints clean
 
 help:
 	@echo "make run        set up, train if the data changed, start every service"
@@ -57,8 +57,12 @@ validate: setup
 run: train db $(RUN_DEPS)
 	$(PY) -m bot.serve
 
-test: train db $(TEST_DEPS)
+test: lint train db $(TEST_DEPS)
 	$(PY) -m pytest
+
+# Errors only (undefined names, unused imports, syntax): style is not a reason to fail CI.
+lint: setup
+	$(PY) -m ruff check --select F,E9 bot actions tests
 
 test-fast: setup
 	$(PY) -m pytest -m "not model and not e2e"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.contraindications.models import KINDS, LEVELS, Condition, Source, Synonym
+from bot.contraindications.repository import ConditionInfo
 from bot.db.engine import session_scope
 from bot.settings import PROJECT_ROOT
 
@@ -43,15 +44,8 @@ class SourceSpec:
     title: str
 
 
-@dataclass(frozen=True)
-class ConditionSpec:
-    key: str
-    kind: str
-    name: str
-    level: str
-    explanation: str
-    sources: Tuple[str, ...]
-    synonyms: Tuple[str, ...]
+# An entry as read from the data file is the same plain record the actions read back.
+ConditionSpec = ConditionInfo
 
 
 @dataclass(frozen=True)

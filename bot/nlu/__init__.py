@@ -1,0 +1,13 @@
+"""Custom Rasa NLU components (registered in config.yml)."""
+from __future__ import annotations
+
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+
+def override_intent(message: Message, name: str) -> None:
+    """Make `name` the message's intent with full confidence, first in the ranking."""
+    intent = {INTENT_NAME_KEY: name, "confidence": 1.0}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
+    message.set(INTENT, intent, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

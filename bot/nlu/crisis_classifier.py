@@ -16,9 +16,10 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu import override_intent
 from bot.safety.crisis import default_detector
 
 logger = logging.getLogger(__name__)
@@ -47,12 +48,7 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
             if reason is None:
                 continue
             logger.info("crisis detected (%s)", reason)
-            crisis = {INTENT_NAME_KEY: CRISIS_INTENT, "confidence": 1.0}
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != CRISIS_INTENT
-            ]
-            message.set(INTENT, crisis, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
+            override_intent(message, CRISIS_INTENT)
             message.set("crisis_detection", reason, add_to_output=True)
         return messages
 

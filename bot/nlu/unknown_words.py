@@ -18,9 +18,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu import override_intent
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 FILE_NAME = "vocabulary.json"
@@ -76,8 +78,5 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
             message_words = words(text)
             if message_words & self._vocabulary:
                 continue
-            fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": 1.0}
-            message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback, *(message.get(INTENT_RANKING_KEY) or [])],
-                        add_to_output=True)
+            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
         return messages
