@@ -6,7 +6,6 @@ tests start the services exactly the way a clinic does.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import signal
 import subprocess
@@ -113,14 +112,13 @@ class Stack:
         self.services["rasa"] = Service(
             "rasa", rasa, f"http://127.0.0.1:{s.rasa_port}/", log_dir / "rasa.log"
         )
-        if importlib.util.find_spec("bot.web.app") is not None:
-            self.services["web"] = Service(
-                "web",
-                [python, "-m", "uvicorn", "bot.web.app:app", "--host", "127.0.0.1",
-                 "--port", str(s.web_port)],
-                f"http://127.0.0.1:{s.web_port}/",
-                log_dir / "web.log",
-            )
+        self.services["web"] = Service(
+            "web",
+            [python, "-m", "uvicorn", "bot.web.app:app", "--host", "127.0.0.1",
+             "--port", str(s.web_port)],
+            f"http://127.0.0.1:{s.web_port}/healthz",
+            log_dir / "web.log",
+        )
 
     @property
     def rasa_url(self) -> str:
@@ -175,8 +173,7 @@ def main(argv: Optional[List[str]] = None) -> int:
           '{"sender": "me", "message": "hi"}')
     print(f"  socket.io:      {stack.rasa_url}/socket.io")
     print(f"  action server:  http://localhost:{s.action_port}/health")
-    if "web" in stack.services:
-        print(f"  demo page:      {stack.web_url}/")
+    print(f"  demo page:      {stack.web_url}/  (the chat widget)")
     print(f"  logs:           {ensure_var_dir() / 'log'}/\nPress Ctrl-C to stop.", flush=True)
 
     stopping = []
