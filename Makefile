@@ -52,7 +52,7 @@ db: setup
 	$(PY) -m bot.contraindications load
 
 validate: setup
-	$(RASA) data validate --fail-on-warnings --quiet || $(RASA) data validate
+	$(RASA) data validate
 
 run: train db $(RUN_DEPS)
 	$(PY) -m bot.serve

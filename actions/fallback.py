@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import AnswerAction
-from actions.faq import FALLBACK_RESPONSE
+from actions.faq import FALLBACK_RESPONSE, faq_selection
 
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
@@ -34,9 +34,7 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        ranking = ((tracker.latest_message.get("response_selector") or {}).get("faq") or {}).get(
-            "ranking"
-        ) or []
+        ranking = faq_selection(tracker).get("ranking") or []
         buttons = []
         for candidate in ranking:
             if len(buttons) == MAX_SUGGESTIONS:

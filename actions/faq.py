@@ -11,10 +11,14 @@ from actions.answer import AnswerAction
 FALLBACK_RESPONSE = "utter_answer_nlu_fallback"
 
 
+def faq_selection(tracker: Tracker) -> Dict[Text, Any]:
+    """The ResponseSelector's result for the `faq` retrieval intent of the latest message."""
+    return (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+
+
 def selected_faq_response(tracker: Tracker) -> Optional[Text]:
     """The `utter_faq/<key>` response the ResponseSelector chose for the latest message."""
-    selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
-    return (selector.get("response") or {}).get("utter_action")
+    return (faq_selection(tracker).get("response") or {}).get("utter_action")
 
 
 class ActionAnswer(AnswerAction):

@@ -48,15 +48,15 @@ class Service:
     process: Optional[subprocess.Popen] = None
 
     def start(self, env: Dict[str, str]) -> None:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() reaches its children
-        )
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so stop() reaches its children
+            )
 
     def is_healthy(self) -> bool:
         try:

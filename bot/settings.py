@@ -45,6 +45,8 @@ class Settings:
     rasa_public_url: str = field(
         default_factory=lambda: _env("RASA_PUBLIC_URL", f"http://localhost:{_env('RASA_PORT', '5005')}")
     )
+    # Other sites allowed to frame the web app's pages (space-separated origins).
+    frame_ancestors: str = field(default_factory=lambda: _env("FRAME_ANCESTORS", ""))
 
 def get_settings() -> Settings:
     return Settings()

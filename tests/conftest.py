@@ -2,12 +2,25 @@
 services in tests/stack.py."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 
 pytest_plugins = ["tests.db_fixtures", "tests.stack"]
+
+
+def nlu_examples(path) -> Iterator[Tuple[str, str]]:
+    """(intent, text) for every example in a Rasa NLU YAML file."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    for block in data["nlu"]:
+        if "intent" in block:
+            for line in block["examples"].splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    yield block["intent"], line[2:].strip()
 
 
 @pytest.fixture(scope="session")

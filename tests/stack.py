@@ -5,7 +5,6 @@ Tests use their own ports and database so they never touch a `make run` in progr
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from typing import Any, Dict, List
 
@@ -22,24 +21,21 @@ def running_stack(tmp_path_factory):
     from bot.serve import Stack
 
     db_url = f"sqlite:///{tmp_path_factory.mktemp('stack') / 'stack.db'}"
-    saved = {k: os.environ.get(k) for k in [*TEST_PORTS, "DB_URL", "ACTION_ENDPOINT_URL", "CORS_ORIGINS"]}
-    os.environ.update(TEST_PORTS)
-    os.environ["DB_URL"] = db_url
-    os.environ["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{TEST_PORTS['ACTION_PORT']}/webhook"
-    os.environ["CORS_ORIGINS"] = f"http://localhost:{TEST_PORTS['WEB_PORT']}"
-    load_contraindications(["load"])
-    stack = Stack(settings=Settings())
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in {
+            **TEST_PORTS,
+            "DB_URL": db_url,
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{TEST_PORTS['ACTION_PORT']}/webhook",
+            "CORS_ORIGINS": f"http://localhost:{TEST_PORTS['WEB_PORT']}",
+        }.items():
+            env.setenv(key, value)
+        load_contraindications(["load"])
+        stack = Stack(settings=Settings())
+        stack.start()
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 def send(stack, sender: str, message: str) -> List[Dict[str, Any]]:
     """One visitor message over the REST channel; returns the bot's messages."""

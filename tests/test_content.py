@@ -11,19 +11,10 @@ import pytest
 import yaml
 
 from bot.content.claims import find_forbidden_claims
+from tests.conftest import nlu_examples
 
 SOURCE_IDS = {"A1", "A2", "SPR", "APA17", "ASRA18", "FDA23", "CAN23", "ELK23", "988"}
 MIN_EXAMPLES = 20
-
-
-def _examples(path):
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    for block in data["nlu"]:
-        if "intent" in block:
-            for line in block["examples"].splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    yield block["intent"], line[2:].strip()
 
 
 def _norm(text):
@@ -42,7 +33,7 @@ def test_rasa_data_validate_finds_no_errors_or_conflicts():
 
 
 def test_every_intent_has_enough_varied_examples(domain):
-    counts = Counter(intent for intent, _ in _examples("data/nlu.yml"))
+    counts = Counter(intent for intent, _ in nlu_examples("data/nlu.yml"))
     faq_keys = {r.split("/", 1)[1] for r in domain["responses"] if r.startswith("utter_faq/")}
     assert {i.split("/", 1)[1] for i in counts if i.startswith("faq/")} == faq_keys
     intents = [i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]]
@@ -51,8 +42,8 @@ def test_every_intent_has_enough_varied_examples(domain):
 
 
 def test_heldout_messages_are_not_in_the_training_data():
-    training = {_norm(text) for _, text in _examples("data/nlu.yml")}
-    heldout = list(_examples("tests/nlu/heldout.yml"))
+    training = {_norm(text) for _, text in nlu_examples("data/nlu.yml")}
+    heldout = list(nlu_examples("tests/nlu/heldout.yml"))
     assert len(heldout) >= 150
     leaked = [text for _, text in heldout if _norm(text) in training]
     assert not leaked

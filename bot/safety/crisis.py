@@ -24,6 +24,7 @@ _ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
+_SUICIDAL_TYPOS = re.compile(r"\bsu+i?c+i?d+i?a+l+\b")  # "suicdal", "suicidial"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class CrisisDetector:
         text = _ZERO_WIDTH.sub("", text)
         text = _APOSTROPHES.sub("", text)
         text = _STRETCHED.sub(r"\1", text)
-        text = re.sub(r"\bsu+i?c+i?d+i?a+l+\b", "suicidal", text)
+        text = _SUICIDAL_TYPOS.sub("suicidal", text)
         for pattern, replacement in self._replacements:
             text = pattern.sub(replacement, text)
         return _SPACES.sub(" ", text).strip()

@@ -1,7 +1,6 @@
 """What the web process needs from `bot.settings`, derived in one place.
 
-`bot.settings.Settings` is the only place the environment is read. The fields used here with a
-`getattr` fallback (`rasa_public_url`, `frame_ancestors`) are optional there until they are added.
+`bot.settings.Settings` is the only place the environment is read.
 """
 from __future__ import annotations
 
@@ -32,9 +31,9 @@ class WebConfig:
 
 def web_config(settings: Settings | None = None) -> WebConfig:
     settings = settings or get_settings()
-    rasa_url = getattr(settings, "rasa_public_url", "") or f"http://localhost:{settings.rasa_port}"
+    rasa_url = settings.rasa_public_url
     parts = urlsplit(rasa_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"rasa_public_url must be an http(s) URL, got {rasa_url!r}")
-    ancestors = tuple(str(getattr(settings, "frame_ancestors", "") or "").split())
+    ancestors = tuple(settings.frame_ancestors.split())
     return WebConfig(rasa_public_url=rasa_url.rstrip("/"), frame_ancestors=ancestors)

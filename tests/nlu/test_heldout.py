@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.conftest import nlu_examples
 from tests.model import latest_model
 
 HELDOUT = Path(__file__).parent / "heldout.yml"
@@ -19,20 +18,11 @@ MIN_ACCURACY = 0.95
 pytestmark = pytest.mark.model
 
 
-def _heldout():
-    data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
-    for block in data["nlu"]:
-        for line in block["examples"].splitlines():
-            if line.strip().startswith("- "):
-                yield block["intent"], line.strip()[2:].strip()
-
-
 def test_heldout_intent_accuracy(parser):
-    cases = list(_heldout())
-    errors, per_intent = [], Counter()
+    cases = list(nlu_examples(HELDOUT))
+    errors = []
     for expected, text in cases:
         predicted = parser.full_intent(parser.parse(text))
-        per_intent[(expected, predicted == expected)] += 1
         if predicted != expected:
             errors.append({"text": text, "expected": expected, "predicted": predicted})
     accuracy = 1 - len(errors) / len(cases)
