@@ -29,6 +29,10 @@ help:
 	@echo "make validate   rasa data validate"
 	@echo "make db         migrate the database and load data/contraindications.yml"
 	@echo "make crossval   5-fold NLU cross-validation into results/crossval"
+	@echo "make admin      create a staff console admin (prompts for the password)"
+	@echo "make retrain    train a candidate with the console's corrections; promote only if it passes the gate"
+	@echo "make export-training-data   write the console's corrections into data/*.yml and show the diff"
+	@echo "make retention  delete conversations older than RETENTION_DAYS"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 not found: install it or set PYTHON=/path/to/python3.10" >&2; exit 1; fi

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.settings import PROJECT_ROOT, Settings, ensure_var_dir, get_settings
+from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings, ensure_var_dir, get_settings
 
 
 def service_env(settings: Settings) -> Dict[str, str]:
@@ -32,6 +33,9 @@ def service_env(settings: Settings) -> Dict[str, str]:
         WEB_PORT=str(settings.web_port),
         CORS_ORIGINS=settings.cors_origins,
         RASA_PUBLIC_URL=settings.rasa_public_url,
+        RASA_AUTH_TOKEN=settings.rasa_auth_token,
+        MODELS_DIR=str(settings.models_dir),
+        TRAINING_ROOT=str(settings.training_root),
         TF_CPP_MIN_LOG_LEVEL="2",
         RASA_TELEMETRY_ENABLED="false",  # no calls home: this machine and clinics' may be offline
         PYTHONUNBUFFERED="1",
@@ -85,10 +89,20 @@ class Service:
 @dataclass
 class Stack:
     settings: Settings = field(default_factory=get_settings)
-    model_path: Path = PROJECT_ROOT / "models"
+    # Default: the models directory of the settings (Rasa serves the newest model in it).
+    model_path: Optional[Path] = None
     services: Dict[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.settings.rasa_auth_token:
+            # The console promotes models through Rasa's HTTP API (PUT /model), which is only ever
+            # enabled behind a token: without one configured, create one, kept private in var/.
+            token = secrets.token_urlsafe(32)
+            ensure_var_dir()
+            RASA_TOKEN_FILE.touch(mode=0o600)
+            RASA_TOKEN_FILE.write_text(token)
+            self.settings = replace(self.settings, rasa_auth_token=token)
+        self.model_path = self.model_path or self.settings.models_dir
         log_dir = ensure_var_dir() / "log"
         log_dir.mkdir(exist_ok=True)
         s = self.settings
@@ -107,8 +121,8 @@ class Stack:
             "--endpoints", "endpoints.yml",
             "--cors", *s.cors_origins.split(),
         ]
-        if s.rasa_auth_token:  # the HTTP API is only ever enabled behind a token
-            rasa += ["--enable-api", "--auth-token", s.rasa_auth_token]
+        # The HTTP API (the console's PUT /model) is only ever enabled behind a token.
+        rasa += ["--enable-api", "--auth-token", s.rasa_auth_token]
         self.services["rasa"] = Service(
             "rasa", rasa, f"http://127.0.0.1:{s.rasa_port}/", log_dir / "rasa.log"
         )
@@ -157,9 +171,9 @@ class Stack:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Run the ketamine FAQ bot locally.")
-    parser.add_argument("--model", default=str(PROJECT_ROOT / "models"))
+    parser.add_argument("--model", help="model file or directory (default: MODELS_DIR, models/)")
     args = parser.parse_args(argv)
-    stack = Stack(model_path=Path(args.model))
+    stack = Stack(model_path=Path(args.model) if args.model else None)
     started = time.monotonic()
     print("Starting:", ", ".join(stack.services), flush=True)
     try:

@@ -18,6 +18,16 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+RASA_TOKEN_FILE = VAR_DIR / "rasa_auth_token"
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
 def _default_db_url() -> str:
     return f"sqlite:///{VAR_DIR / 'ketamine_faq.db'}"
 
@@ -36,7 +46,11 @@ class Settings:
         )
     )
     # Rasa's HTTP API is enabled only when a token is set; it is never open.
-    rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN", ""))
+    # Without RASA_AUTH_TOKEN, `make run` creates one in var/ (mode 0600) that `make retrain` in
+    # another shell reads too, so both can reach PUT /model.
+    rasa_auth_token: str = field(
+        default_factory=lambda: _env("RASA_AUTH_TOKEN", "") or _read_secret(RASA_TOKEN_FILE)
+    )
     # Pages allowed to call the Rasa channels (space-separated origins).
     cors_origins: str = field(
         default_factory=lambda: _env("CORS_ORIGINS", "http://localhost:8000 http://127.0.0.1:8000")
@@ -47,6 +61,24 @@ class Settings:
     )
     # Other sites allowed to frame the web app's pages (space-separated origins).
     frame_ancestors: str = field(default_factory=lambda: _env("FRAME_ANCESTORS", ""))
+
+    # Staff console (issue #5). The session key signs login cookies: set it in production (every
+    # web process needs the same one); without it a random key is kept under var/.
+    console_secret_key: str = field(default_factory=lambda: _env("CONSOLE_SECRET_KEY", ""))
+    # The first admin account, created at start-up when no admin exists yet. No default password.
+    console_admin_user: str = field(default_factory=lambda: _env("CONSOLE_ADMIN_USER", ""))
+    console_admin_password: str = field(default_factory=lambda: _env("CONSOLE_ADMIN_PASSWORD", ""))
+    # Send the session cookie over HTTPS only (set to 1 behind TLS in production).
+    console_secure_cookies: bool = field(
+        default_factory=lambda: _env("CONSOLE_SECURE_COOKIES", "0") in ("1", "true", "yes")
+    )
+    # Where models live (Rasa serves the newest one) and the project whose data/, domain.yml and
+    # config.yml the console retrains from and writes corrections into. Tests point both at copies.
+    models_dir: Path = field(default_factory=lambda: Path(_env("MODELS_DIR", str(PROJECT_ROOT / "models"))))
+    training_root: Path = field(default_factory=lambda: Path(_env("TRAINING_ROOT", str(PROJECT_ROOT))))
+    # Conversations older than this many days are deleted by `make retention` and the console
+    # (0 keeps them forever).
+    retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "180")))
 
 def get_settings() -> Settings:
     return Settings()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 
-pytest_plugins = ["tests.db_fixtures", "tests.stack"]
+pytest_plugins = ["tests.db_fixtures", "tests.stack", "tests.browser"]
 
 
 def nlu_examples(path) -> Iterator[Tuple[str, str]]:

@@ -20,7 +20,7 @@ async def test_faq_answer_is_the_selected_response_then_the_referral(domain):
 
 
 async def test_simple_intents_map_to_their_answer(domain):
-    for intent in ("request_dosage", "request_obtain", "out_of_scope", "bot_challenge"):
+    for intent in ("request_dosage", "request_obtain", "out_of_scope", "clinic_practicalities", "bot_challenge"):
         dispatcher = CollectingDispatcher()
         await ActionAnswer().run(dispatcher, make_tracker("x", intent=intent), domain)
         assert dispatcher.messages[0]["response"] == f"utter_answer_{intent}"

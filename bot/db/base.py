@@ -21,7 +21,7 @@ Base = mapper_registry.generate_base()
 
 # Every module that defines models on `Base`. Alembic's env imports them so that the metadata it
 # compares against (autogenerate) is the whole project's. Add a feature's models module here.
-MODEL_MODULES = ("bot.contraindications.models",)
+MODEL_MODULES = ("bot.contraindications.models", "bot.console.models")
 
 
 def import_all_models() -> MetaData:

@@ -5,9 +5,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 
-def override_intent(message: Message, name: str) -> None:
-    """Make `name` the message's intent with full confidence, first in the ranking."""
-    intent = {INTENT_NAME_KEY: name, "confidence": 1.0}
+def override_intent(message: Message, name: str, confidence: float = 1.0) -> None:
+    """Make `name` the message's intent, first in the ranking.
+
+    For a fallback, `confidence` is how sure the bot was of what it understood (so staff can find
+    these messages by low confidence in the console); for the crisis net it is 1.0.
+    """
+    intent = {INTENT_NAME_KEY: name, "confidence": confidence}
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
     message.set(INTENT, intent, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

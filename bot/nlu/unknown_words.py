@@ -78,5 +78,6 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
             message_words = words(text)
             if message_words & self._vocabulary:
                 continue
-            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+            # Not one known word: nothing was understood.
+            override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence=0.0)
         return messages

@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import WIDGET_JS
+from tests.browser import WIDGET_JS
 from tests.web.widget_driver import HOST, Widget
 
 pytestmark = pytest.mark.e2e
