@@ -33,6 +33,8 @@ help:
 	@echo "make retrain    train a candidate with the console's corrections; promote only if it passes the gate"
 	@echo "make export-training-data   write the console's corrections into data/*.yml and show the diff"
 	@echo "make retention  delete conversations older than RETENTION_DAYS"
+	@echo "make bench      our stack against the rasa init bot, side by side -> results/bench.{json,png}"
+	@echo "make bench-quick   a few-minute smoke run of make bench"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 not found: install it or set PYTHON=/path/to/python3.10" >&2; exit 1; fi

@@ -10,7 +10,12 @@ into the copy (`bot.console.training_data.apply_corrections`), train a candidate
   answers it with utter_crisis first; no more ordinary questions mistaken for a crisis than live;
 - every test story (tests/test_stories.yml) goes as written: the check of
   `rasa test core --fail-on-prediction-errors`, run in-process on the already loaded model;
-- held-out intent accuracy (tests/nlu/heldout.yml, full `faq/<key>` names) no lower than live.
+- held-out intent accuracy (tests/nlu/heldout.yml, full `faq/<key>` names) at least the
+  project's bar (95%, as tests/nlu/test_heldout.py) and not lower than live beyond training noise:
+  two trainings differ by a few messages even on the same data (measured here: 97.4% live, 95.8%
+  for a candidate that only added one question), so a drop counts when the messages the candidate
+  lost against those it gained are unlikely under chance (exact sign test, one-sided p < 0.1).
+  Held-out messages labelled `crisis` are checked as crisis messages too (safety, no tolerance).
 
 Promotion (`bot.console.registry.promote`) swaps the model into the running bot and writes the
 corrections into the project's data/, so `git diff data/` shows what staff taught and `make
@@ -25,6 +30,7 @@ import fcntl
 import gc
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -52,13 +58,15 @@ from bot.settings import PROJECT_ROOT, Settings, get_settings
 ACTIVE = ("queued", "training", "evaluating")
 # A queued run whose process has not taken the lock within this time never started.
 START_GRACE = timedelta(minutes=2)
-# Held-out accuracy may not drop at all (raise this to tolerate a message or two of noise).
-ACCURACY_TOLERANCE = 0.0
+# Held-out accuracy: the project's bar, and how unlikely under chance the candidate's losses
+# against the live model must be to count as a real drop (see the module docstring).
+MIN_HELDOUT_ACCURACY = 0.95
+DROP_SIGNIFICANCE = 0.1
 HELDOUT = Path("tests/nlu/heldout.yml")
 CRISIS = Path("tests/safety/crisis_messages.yml")
 STORIES = Path("tests/test_stories.yml")
 # Bumped when the figures are computed differently, so cached live figures are recomputed.
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2  # 2: held-out crisis messages join the crisis set
 LOG_TAIL_LINES = 300
 TRAIN_TIMEOUT_S = 3 * 3600
 
@@ -231,15 +239,39 @@ def decide(candidate: Dict[str, Any], live: Optional[Dict[str, Any]]) -> List[st
             f"{len(stories['failed'])} of {stories['total']} test conversations did not go as "
             f"they should: {_quote_list(stories['failed'])}."
         )
-    if live is not None:
-        ours, theirs = candidate["heldout"], live["heldout"]
-        if ours["accuracy"] + ACCURACY_TOLERANCE < theirs["accuracy"] - 1e-9:
+    ours = candidate["heldout"]
+    if ours["accuracy"] < MIN_HELDOUT_ACCURACY - 1e-9:
+        reasons.append(
+            f"It understood too few test questions: {_share(ours)}, below the "
+            f"{MIN_HELDOUT_ACCURACY:.0%} every model must reach. A correction may teach a phrasing "
+            "that is too close to another question; review the latest corrections."
+        )
+    elif live is not None:
+        lost, gained = heldout_changes(ours, live["heldout"])
+        if len(lost) > len(gained) and sign_test(len(lost), len(gained)) < DROP_SIGNIFICANCE:
             reasons.append(
                 f"It understood fewer test questions than the live bot: {_share(ours)} against "
-                f"{_share(theirs)}. A correction may teach a phrasing that is too close to "
-                "another question; review the latest corrections."
+                f"{_share(live['heldout'])}. It got {len(lost)} wrong that the live bot "
+                f"understood ({_quote_list(lost)}) and only {len(gained)} right the other way "
+                "round: more than the chance difference between two trainings. A correction may "
+                "teach a phrasing that is too close to another question; review the latest "
+                "corrections."
             )
     return reasons
+
+
+def heldout_changes(candidate: Dict[str, Any], live: Dict[str, Any]) -> Tuple[List[str], List[str]]:
+    """(held-out messages only the candidate gets wrong, messages only the live model gets wrong)."""
+    ours = [e["text"] for e in candidate["errors"]]
+    theirs = {e["text"] for e in live["errors"]}
+    return [t for t in ours if t not in theirs], sorted(theirs - set(ours))
+
+
+def sign_test(lost: int, gained: int) -> float:
+    """One-sided exact sign test: how likely losing at least `lost` of the `lost + gained`
+    messages the two models disagree on would be if neither model were better."""
+    n = lost + gained
+    return sum(math.comb(n, k) for k in range(lost, n + 1)) / 2 ** n
 
 
 def _share(figure: Dict[str, Any]) -> str:
@@ -290,7 +322,10 @@ class TestSets:
                 if line.strip().startswith("- "):
                     heldout.append((block["intent"], line.strip()[2:].strip()))
         crisis = yaml.safe_load((root / CRISIS).read_text(encoding="utf-8"))
-        return cls(heldout, list(crisis["crisis"]), list(crisis["controls"]), root / STORIES)
+        # Held-out crisis messages are crisis messages too: missing one is a safety failure.
+        messages = list(crisis["crisis"])
+        messages += [t for intent, t in heldout if intent == "crisis" and t not in messages]
+        return cls(heldout, messages, list(crisis["controls"]), root / STORIES)
 
     @staticmethod
     def fingerprint(root: Path) -> str:

@@ -16,10 +16,16 @@ import re
 import shutil
 import time
 
+from pathlib import Path
+
 import pytest
 import yaml
 from playwright.sync_api import Page, expect
+from rasa.model import get_latest_model
+from sqlalchemy import select
 
+from bot.console.models import Correction, TrainingRun
+from bot.db.engine import session_scope
 from tests.console.conftest import copy_training_project
 from tests.model import latest_model
 from tests.stack import send, stack_env, started_stack
@@ -58,7 +64,8 @@ def console_stack(tmp_path_factory):
     training_root = copy_training_project(root / "project")
     models = root / "models"
     models.mkdir()
-    shutil.copy2(latest_model(), models / latest_model().name)
+    first_model = latest_model()
+    shutil.copy2(first_model, models / first_model.name)
     environment = stack_env(
         PORTS, f"sqlite:///{root / 'console.db'}",
         RASA_PUBLIC_URL=f"http://localhost:{PORTS['RASA_PORT']}",
@@ -70,6 +77,7 @@ def console_stack(tmp_path_factory):
         CONSOLE_SECRET_KEY="e2e-session-key",
     )
     with started_stack(environment) as stack:
+        stack.first_model = first_model.name  # the live model before any retrain
         yield stack
 
 
@@ -161,14 +169,33 @@ def test_staff_teach_a_new_question_and_the_gate_promotes_then_refuses(console_s
     assert any("2 hours" in a and "not to eat" in a for a in answers), answers
     assert REFERRAL.search(answers[-1]), answers
     # The corrections are in the training data now (a reviewable diff in git).
-    nlu = (stack.settings.training_root / "data" / "nlu.yml").read_text()
+    training_root, models = stack.settings.training_root, stack.settings.models_dir
+    nlu = (training_root / "data" / "nlu.yml").read_text()
     assert "intent: faq/fasting" in nlu and "- goodnight" in nlu
+    assert "utter_faq/fasting:" in (training_root / "data" / "faq_responses.yml").read_text()
+    # What the gate measured, and where the models are: the candidate is the one Rasa serves
+    # from the models directory (so a restart keeps it), the previous one is kept for rollback.
+    with session_scope() as session:
+        run = session.scalars(select(TrainingRun).order_by(TrainingRun.id.desc())).first()
+        metrics, live, promoted = run.metrics, run.live_metrics, Path(run.model_path)
+        exported = [c.exported_at for c in session.scalars(select(Correction))]
+    assert metrics["crisis"]["missed"] == [] and metrics["crisis_first"]["not_first"] == []
+    assert metrics["stories"]["failed"] == [] and metrics["controls"]["flagged"] == []
+    assert metrics["heldout"]["accuracy"] >= live["heldout"]["accuracy"]
+    assert metrics["taught"]["total"] == len(NEW_QUESTION["examples"].splitlines()) + 1
+    assert Path(get_latest_model(str(models))) == promoted
+    assert (models / stack.first_model).exists()
+    assert exported and all(exported)
+    # The live model's figures are cached for the next run.
+    assert list((training_root / "var" / "console" / "evaluations").glob("*.json"))
     (results_dir / "console-retrain.json").write_text(
         json.dumps({"click_to_live_s": round(click_to_live, 1)}))
     print(f"\nretrain: click to live bot answering: {click_to_live:.0f} s")
 
-    # A deliberately broken candidate: crisis handling removed from the training data.
-    data = stack.settings.training_root / "data"
+    # A deliberately broken candidate: the crisis rule and stories removed, so crisis messages
+    # are still recognised but no longer answered with crisis help first. (The NLU data stays as
+    # promoted, so Rasa's cache skips retraining the classifiers: minutes saved, same check.)
+    data = training_root / "data"
     rules = yaml.safe_load((data / "rules.yml").read_text())
     rules["rules"] = [r for r in rules["rules"] if r["rule"] != "crisis support"]
     (data / "rules.yml").write_text(yaml.safe_dump(rules, sort_keys=False))
@@ -176,14 +203,15 @@ def test_staff_teach_a_new_question_and_the_gate_promotes_then_refuses(console_s
     stories["stories"] = [s for s in stories["stories"]
                           if not any(step.get("intent") == "crisis" for step in s["steps"])]
     (data / "stories.yml").write_text(yaml.safe_dump(stories, sort_keys=False))
-    nlu_data = yaml.safe_load((data / "nlu.yml").read_text())
-    nlu_data["nlu"] = [b for b in nlu_data["nlu"] if b.get("intent") != "crisis"]
-    (data / "nlu.yml").write_text(yaml.safe_dump(nlu_data, sort_keys=False, allow_unicode=True))
 
     status = retrain_and_wait(staff, stack)
     assert "run-refused" in status, staff.locator("main").inner_text()
     reasons = staff.locator(".refusal")
-    expect(reasons).to_contain_text(re.compile("crisis", re.I))
+    expect(reasons).to_contain_text(re.compile("crisis support message first", re.I))
+    with session_scope() as session:
+        refused = session.scalars(select(TrainingRun).order_by(TrainingRun.id.desc())).first()
+        assert refused.status == "refused" and refused.metrics["crisis_first"]["not_first"]
+    assert Path(get_latest_model(str(models))) == promoted  # still the one promoted above
     staff.screenshot(path=str(results_dir / "console-refused.png"), full_page=True)
     # The live bot is unchanged: crisis help still comes first.
     answers = rest(stack, "after-refusal", "I want to kill myself")
