@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect
 from rasa.model import get_latest_model
 from sqlalchemy import select
 
+from bot.console import gate
 from bot.console.models import Correction, TrainingRun
 from bot.db.engine import session_scope
 from tests.console.conftest import copy_training_project
@@ -181,7 +182,9 @@ def test_staff_teach_a_new_question_and_the_gate_promotes_then_refuses(console_s
         exported = [c.exported_at for c in session.scalars(select(Correction))]
     assert metrics["crisis"]["missed"] == [] and metrics["crisis_first"]["not_first"] == []
     assert metrics["stories"]["failed"] == [] and metrics["controls"]["flagged"] == []
-    assert metrics["heldout"]["accuracy"] >= live["heldout"]["accuracy"]
+    # Held-out accuracy at the bar, and any difference to the live model within training noise.
+    assert metrics["heldout"]["accuracy"] >= gate.MIN_HELDOUT_ACCURACY
+    assert gate.decide(metrics, live) == []
     assert metrics["taught"]["total"] == len(NEW_QUESTION["examples"].splitlines()) + 1
     assert Path(get_latest_model(str(models))) == promoted
     assert (models / stack.first_model).exists()
