@@ -196,8 +196,7 @@ def test_staff_teach_a_new_question_and_the_gate_promotes_then_refuses(console_s
     print(f"\nretrain: click to live bot answering: {click_to_live:.0f} s")
 
     # A deliberately broken candidate: the crisis rule and stories removed, so crisis messages
-    # are still recognised but no longer answered with crisis help first. (The NLU data stays as
-    # promoted, so Rasa's cache skips retraining the classifiers: minutes saved, same check.)
+    # are still recognised but no longer answered with crisis help first.
     data = training_root / "data"
     rules = yaml.safe_load((data / "rules.yml").read_text())
     rules["rules"] = [r for r in rules["rules"] if r["rule"] != "crisis support"]
