@@ -3,7 +3,7 @@
 Stage 1 (`action_clarify`) offers the likeliest FAQ questions as buttons; stage 2, if the
 visitor is still not understood, is `action_answer` with `utter_answer_nlu_fallback`
 (see data/rules.yml). Rasa's built-in TwoStageFallbackAction is not used because it
-suggests intents by name with `/intent` payloads, which skip the ResponseSelector and so
+suggests intents by name with `/intent` payloads, which skip the FAQ answer selection and so
 cannot suggest individual FAQ questions.
 """
 from __future__ import annotations

@@ -12,19 +12,19 @@ FALLBACK_RESPONSE = "utter_answer_nlu_fallback"
 
 
 def faq_selection(tracker: Tracker) -> Dict[Text, Any]:
-    """The ResponseSelector's result for the `faq` retrieval intent of the latest message."""
+    """The answer selection (`response_selector`) for the `faq` retrieval intent of the latest message."""
     return (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
 
 
 def selected_faq_response(tracker: Tracker) -> Optional[Text]:
-    """The `utter_faq/<key>` response the ResponseSelector chose for the latest message."""
+    """The `utter_faq/<key>` response the classifier chose for the latest message."""
     return (faq_selection(tracker).get("response") or {}).get("utter_action")
 
 
 class ActionAnswer(AnswerAction):
     """One action for every content answer, so a new FAQ needs data only, not code.
 
-    `faq` messages get the response the ResponseSelector chose; any other intent X gets
+    `faq` messages get the response the classifier chose (bot/nlu/linear_classifier.py); any other intent X gets
     the response `utter_answer_X`.
     """
 

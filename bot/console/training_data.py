@@ -14,7 +14,7 @@ exactly the old ones plus the new ones, or nothing is written.
 
 Nothing else needs writing. data/rules.yml's rule "answer a FAQ" (`intent: faq` ->
 `action_answer`) covers every `faq/<key>` retrieval intent, and `action_answer` sends whichever
-`utter_faq/<key>` the ResponseSelector picked (actions/faq.py); domain.yml lists `faq` once, and
+`utter_faq/<key>` the classifier picked (actions/faq.py); domain.yml lists `faq` once, and
 Rasa collects the `utter_faq/*` responses from data/. So: no rule, story or domain change.
 
 `ignore` corrections are never written; an export settles them so they leave the pending list.

@@ -423,15 +423,16 @@ def test_a_running_training_shows_its_step_in_plain_words(models, login):
     log = "\n".join([
         "[04:07:25] Copying the training data and adding the corrections",
         "2026-11-22 04:07:36 INFO     rasa.engine.training.hooks  - Starting to train component "
-        "'DIETClassifier'.",
-        "Epochs:  45%|████▌     | 45/100 [01:38<02:32,  2.46s/it, t_loss=1.22, i_acc=0.999]",
+        "'LinearIntentClassifier'.",
+        "2026-11-22 04:07:44 INFO     rasa.engine.training.hooks  - Starting to train component "
+        "'UnknownWordsFallback'.",
     ])
     with session_scope() as session:
         session.add(TrainingRun(status="training", started_by="amy", log=log))
     workspace = gate.Workspace.from_settings()
     with gate._exclusive(workspace.lock_file):
         page = login("reviewer").get("/console/models/runs/1")
-    assert "learning what visitors mean (45% of this step)" in page.text
+    assert "learning what visitors mean and which answer fits" in page.text
     assert page.headers["refresh"] == "10"
 
 

@@ -32,14 +32,13 @@ STATUS_TEXT = {
     "refused": "refused",
     "failed": "failed",
 }
-# What the slow parts of `rasa train` do, in the words on the page.
+# What the parts of `rasa train` do, in the words on the page.
 STEPS = {
-    "DIETClassifier": "learning what visitors mean",
-    "ResponseSelector": "learning which answer fits each question",
-    "TEDPolicy": "learning how conversations go",
+    "CountVectorsFeaturizer": "reading the training examples",
+    "LinearIntentClassifier": "learning what visitors mean and which answer fits",
+    "RulePolicy": "learning how conversations go",
 }
 _COMPONENT = re.compile(r"Starting to train component '([\w.]+)'")
-_EPOCHS = re.compile(r"^Epochs:\s+(\d+)%")
 
 
 def _when(moment: Optional[datetime]) -> Optional[datetime]:
@@ -50,16 +49,13 @@ def _progress(run: TrainingRun) -> str:
     """One line on what an active run is doing, from the tail of its log."""
     if run.status != "training":
         return STATUS_TEXT.get(run.status, run.status)
-    step, percent = "preparing the training data", None
+    step = "preparing the training data"
     for line in run.log.splitlines():
         found = _COMPONENT.search(line)
         if found:
-            # Small components between the slow ones keep the last step's words.
-            step, percent = STEPS.get(found.group(1), step), None
-        epochs = _EPOCHS.match(line)
-        if epochs:
-            percent = epochs.group(1)
-    return step + (f" ({percent}% of this step)" if percent else "")
+            # Small components between the named ones keep the last step's words.
+            step = STEPS.get(found.group(1), step)
+    return step
 
 
 def _duration(run: TrainingRun) -> str:
