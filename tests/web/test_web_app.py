@@ -13,7 +13,7 @@ from bot.web.app import create_app
 
 @pytest.fixture
 def client():
-    return TestClient(create_app(Settings(rasa_port=15005)))
+    return TestClient(create_app(Settings(rasa_port=15005, rasa_public_url="http://localhost:15005")))
 
 
 @pytest.mark.parametrize("path", ["/", "/first-visit"])
