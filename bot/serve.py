@@ -114,7 +114,8 @@ class Stack:
             log_dir / "actions.log",
         )
         rasa = [
-            python, "-m", "rasa", "run",
+            # Rasa's CLI with a fix applied first (bot/rasa_server.py).
+            python, "-m", "bot.rasa_server", "run",
             "--model", str(self.model_path),
             "--port", str(s.rasa_port),
             "--credentials", "credentials.yml",
