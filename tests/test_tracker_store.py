@@ -33,7 +33,7 @@ responses:
   - text: hi
 """)
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+BOTH = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 
 
 def run(coroutine):
@@ -68,6 +68,7 @@ def texts(tracker):
     return [e.text for e in tracker.events if isinstance(e, (UserUttered, BotUttered))]
 
 
+@BOTH
 def test_saved_events_are_what_rasas_store_reads(db_url):
     s = store(db_url)
     tracker = new_conversation(s, "visitor")
@@ -82,6 +83,7 @@ def test_saved_events_are_what_rasas_store_reads(db_url):
     assert stored.get_slot("conditions_affirmed") == ["c2"]
 
 
+@BOTH
 def test_a_write_by_another_replica_is_loaded(db_url):
     first, second = store(db_url), store(db_url)
     tracker = new_conversation(first, "visitor")
@@ -101,6 +103,7 @@ def test_a_write_by_another_replica_is_loaded(db_url):
     assert texts(run(rasa_store(db_url).retrieve("visitor")))[-2:] == ["message 3", "answer 3"]
 
 
+@BOTH
 def test_a_deleted_conversation_is_not_served_from_memory(db_url):
     s = store(db_url)
     tracker = new_conversation(s, "visitor")
@@ -112,6 +115,7 @@ def test_a_deleted_conversation_is_not_served_from_memory(db_url):
     assert run(s.retrieve("visitor")) is None
 
 
+@BOTH
 def test_changes_that_were_not_saved_are_not_served(db_url):
     s = store(db_url)
     tracker = new_conversation(s, "visitor")
@@ -121,6 +125,7 @@ def test_changes_that_were_not_saved_are_not_served(db_url):
     assert reloaded is not tracker and "never saved" not in texts(reloaded)
 
 
+@BOTH
 def test_memory_holds_the_newest_events_the_database_all_of_them(db_url):
     s = store(db_url, max_event_history=20)
     tracker = new_conversation(s, "visitor")
@@ -139,6 +144,7 @@ def test_memory_holds_the_newest_events_the_database_all_of_them(db_url):
     assert len(fresh.events) == 20 and fresh.get_slot("conditions_affirmed") == ["stroke"]
 
 
+@BOTH
 def test_a_new_session_is_loaded_as_rasa_loads_it(db_url):
     s = store(db_url)
     tracker = new_conversation(s, "visitor")
@@ -155,6 +161,7 @@ def test_a_new_session_is_loaded_as_rasa_loads_it(db_url):
         "message 2", "answer 2"]
 
 
+@BOTH
 def test_a_tracker_created_unbounded_is_bounded_once_stored(db_url):
     s = store(db_url, max_event_history=20)
     tracker = DialogueStateTracker("visitor", DOMAIN.slots)  # as Rasa's wrappers create them
@@ -165,3 +172,10 @@ def test_a_tracker_created_unbounded_is_bounded_once_stored(db_url):
     assert tracker.events.maxlen == 20 and len(tracker.events) == 20
     assert run(s.retrieve("visitor")) is tracker
     assert len(run(rasa_store(db_url).retrieve_full_tracker("visitor")).events) == 40
+
+
+def test_sqlite_is_in_write_ahead_log_mode(sqlite_url):
+    s = store(sqlite_url)
+    with s.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
