@@ -109,7 +109,9 @@ class Stack:
         python = sys.executable
         self.services["actions"] = Service(
             "actions",
-            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.action_port)],
+            # rasa_sdk's server without TensorFlow (bot/action_server.py).
+            [python, "-m", "bot.action_server", "--actions", "actions",
+             "--port", str(s.action_port)],
             f"http://127.0.0.1:{s.action_port}/health",
             log_dir / "actions.log",
         )

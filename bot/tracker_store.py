@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.session.sessionmaker)
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -101,8 +102,15 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         # memoization 3 (config.yml), and the actions read slots, not old events.
         self.max_event_history = int(max_event_history) if max_event_history else None
         if self.engine.dialect.name == "sqlite":
+            # Rasa's SQLite engine opens a new connection for every session (NullPool): keep
+            # connections open instead, in WAL mode. Rasa uses them from its one event loop
+            # thread.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=2,
+                                           connect_args={"check_same_thread": False})
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
-            self.engine.dispose()  # connections opened while Rasa created the table
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def get_or_create_tracker(
         self,

@@ -40,3 +40,21 @@ def test_the_fix_is_applied_to_rasas_remote_action(monkeypatch):
 def test_make_run_starts_rasa_through_it():
     command = Stack().services["rasa"].command
     assert command[1:4] == ["-m", "bot.rasa_server", "run"]
+
+
+def test_make_run_starts_the_action_server_without_tensorflow():
+    import subprocess
+    import sys
+
+    command = Stack().services["actions"].command
+    assert command[1:3] == ["-m", "bot.action_server"]
+    # What the action server imports (every action module and the spaCy matcher) loads no
+    # TensorFlow, and the matcher still works.
+    probe = ("import sys; sys.modules.setdefault('tensorflow', None); "
+             "import actions.contraindications, actions.faq, actions.fallback; "
+             "import spacy; print(spacy.blank('en')('high blood pressure')[1].text); "
+             "print(sys.modules.get('tensorflow'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["blood", "None"]
