@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from itertools import cycle, islice
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Collection, Dict, List, Sequence
 
 import yaml
 
@@ -86,16 +86,24 @@ INIT_FLOWS: List[List[str]] = [
 @dataclass(frozen=True)
 class Conversations:
     scripts: Sequence[Script]
+    # The message sent at the turns where latency against conversation length is read: the
+    # same message at turn 1 and turn 100, so the figure measures length, not message mix.
+    probe: str = ""
 
     def pick(self, rng: random.Random) -> List[str]:
         """One visitor's conversation: a seeded script, a seeded wording of each turn."""
         script = rng.choice(self.scripts)
         return [rng.choice(turn) for turn in script]
 
-    def long(self, turns: int) -> List[str]:
-        """One conversation of `turns` messages: every script's first wordings, cycled."""
+    def long(self, turns: int, probe_turns: Collection[int] = ()) -> List[str]:
+        """One conversation of `turns` messages: every script's first wordings, cycled, with
+        the probe message at `probe_turns` (1-based)."""
         flat = [turn[0] for script in self.scripts for turn in script]
-        return list(islice(cycle(flat), turns))
+        texts = list(islice(cycle(flat), turns))
+        for turn in probe_turns:
+            if 1 <= turn <= turns and self.probe:
+                texts[turn - 1] = self.probe
+        return texts
 
 
 def intent_examples(nlu_file: Path) -> Dict[str, List[str]]:
@@ -111,7 +119,8 @@ def intent_examples(nlu_file: Path) -> Dict[str, List[str]]:
 
 
 def ours() -> Conversations:
-    return Conversations(OURS)
+    # An FAQ answer: NLU, the rule, the action server and the referral, like most turns.
+    return Conversations(OURS, probe="how many sessions will I need?")
 
 
 def rasa_init(nlu_file: Path) -> Conversations:
@@ -120,4 +129,5 @@ def rasa_init(nlu_file: Path) -> Conversations:
     missing = {i for flow in INIT_FLOWS for i in flow} - set(examples)
     if missing:
         raise ValueError(f"{nlu_file} has no examples for {sorted(missing)}")
-    return Conversations([[examples[intent] for intent in flow] for flow in INIT_FLOWS])
+    return Conversations([[examples[intent] for intent in flow] for flow in INIT_FLOWS],
+                         probe=examples["mood_great"][0])

@@ -58,6 +58,13 @@ class RawResults:
     notes: List[str] = field(default_factory=list)
 
 
+def probe_turns(config: BenchConfig) -> List[int]:
+    """The turns whose latencies make the turn-t figures (stats.turn_p50's windows)."""
+    return sorted({t for point in config.turn_points
+                   for t in range(max(1, point - config.turn_window),
+                                  min(config.turns, point + config.turn_window) + 1)})
+
+
 def _line(rep: int, config: BenchConfig, bot: str, what: str, figures: Dict[str, Any]) -> None:
     def ms(key: str) -> str:
         return "-" if figures[key] is None else f"{figures[key]:.0f}"
@@ -99,7 +106,7 @@ def _load_phase(bots: List[Bot], sources: Dict[str, conversations.Conversations]
             _line(rep, config, bot.name, f"open, {config.open_visitors} visitors", figures)
         for bot in order:
             curve = asyncio.run(load.long_conversation(
-                bot.url, sources[bot.name].long(config.turns),
+                bot.url, sources[bot.name].long(config.turns, probe_turns(config)),
                 f"{config.seed}/{bot.name}/r{rep}/turns", timeout))
             raw.turns.setdefault(bot.name, []).append(curve)
             answered = [v for v in curve if v is not None]

@@ -175,8 +175,20 @@ def test_visitors_conversations_are_reproducible_from_the_seed():
 def test_the_rasa_init_visitors_use_its_own_training_examples():
     init = conversations.rasa_init(INIT_PROJECT / "data" / "nlu.yml")
     known = {text for _, text in nlu_examples(INIT_PROJECT / "data" / "nlu.yml")}
-    texts = init.pick(random.Random(1)) + init.long(30)
+    texts = init.pick(random.Random(1)) + init.long(30, [1, 2, 3])
     assert texts and set(texts) <= known
+
+
+def test_latency_by_turn_compares_the_same_message_at_every_turn():
+    from bot.bench.suite import BenchConfig, probe_turns
+
+    config = BenchConfig()
+    turns = probe_turns(config)
+    assert turns == [1, 2, 3, 23, 24, 25, 26, 27, 48, 49, 50, 51, 52, 98, 99, 100]
+    texts = conversations.ours().long(config.turns, turns)
+    assert len(texts) == 100
+    assert {texts[t - 1] for t in turns} == {"how many sessions will I need?"}
+    assert len(set(texts)) > 10  # the other turns are a varied conversation
 
 
 def test_the_twenty_new_examples_are_new_and_go_into_existing_intents():
