@@ -11,10 +11,11 @@ into the copy (`bot.console.training_data.apply_corrections`), train a candidate
 - every test story (tests/test_stories.yml) goes as written: the check of
   `rasa test core --fail-on-prediction-errors`, run in-process on the already loaded model;
 - held-out intent accuracy (tests/nlu/heldout.yml, full `faq/<key>` names) at least the
-  project's bar (95%, as tests/nlu/test_heldout.py) and not lower than live beyond training noise:
-  two trainings differ by a few messages even on the same data (measured here: 97.4% live, 95.8%
-  for a candidate that only added one question), so a drop counts when the messages the candidate
-  lost against those it gained are unlikely under chance (exact sign test, one-sided p < 0.1).
+  project's bar (95%, as tests/nlu/test_heldout.py) and not lower than live beyond chance: new
+  examples move a few held-out messages either way (with the earlier DIET model, 97.4% live and
+  95.8% for a candidate that only added one question), so a drop counts when the messages the
+  candidate lost against those it gained are unlikely under chance (exact sign test, one-sided
+  p < 0.1).
   Held-out messages labelled `crisis` are checked as crisis messages too (safety, no tolerance).
 
 Promotion (`bot.console.registry.promote`) swaps the model into the running bot and writes the
