@@ -1,8 +1,21 @@
 """Custom Rasa NLU components (registered in config.yml)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+
+RETRIEVAL_INTENT = "faq"
+
+
+def faq_answer_confidence(message: Message) -> Optional[float]:
+    """How sure the answer selection is of the FAQ answer it chose; None when the message is
+    not an FAQ question (or has no selection)."""
+    if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
+        return None
+    selected = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
+    return (selected.get("response") or {}).get("confidence")
 
 
 def override_intent(message: Message, name: str, confidence: float = 1.0) -> None:

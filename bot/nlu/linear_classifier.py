@@ -10,11 +10,11 @@ what Rasa's two components produce, so rules, actions, fallbacks and the console
   is an FAQ question (what the ResponseSelector's confidence means, and what UnsureFaqFallback
   compares with its threshold), and the ranking that the two-stage fallback offers as buttons.
 
-Measured on this project's data (tests/nlu/heldout.yml): 96.4% held-out accuracy with the
-featurizers' sentence vectors, each featurizer's block scaled to unit length (long messages
-would otherwise dominate through raw counts), C=100. DIET + ResponseSelector reached 97.4% and
-took 9 minutes to train on 2 cores; this trains in about 10 seconds and predicts in well under a
-millisecond. The weights are stored as plain numpy arrays: no pickle in the model file.
+Measured on this project's data (tests/nlu/heldout.yml), with the featurizers' sentence vectors,
+each featurizer's block scaled to unit length (long messages would otherwise dominate through
+raw counts), C=100: 95.8% held-out accuracy through the whole pipeline (fallbacks included),
+against 97.4% for DIET + ResponseSelector, which took 8 minutes to train on 2 cores; this
+trains in about 8 seconds and predicts in well under a millisecond. The weights are stored as plain numpy arrays: no pickle in the model file.
 """
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+)
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -45,9 +49,6 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "labels.json"
-# Rasa's key for the response selector's output, and its inner keys (rasa.nlu.selectors).
-RESPONSE_SELECTOR = "response_selector"
-RETRIEVAL_INTENTS = "all_retrieval_intents"
 
 
 def _sentence_blocks(message: Message) -> List[Tuple[str, scipy.sparse.spmatrix]]:
@@ -79,7 +80,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            # Inverse regularisation: 100 measured best on the held-out set (30: 95.8%).
+            # Inverse regularisation: 100 did better than 10 and 30 on the held-out set (the
+            # classifier alone, measured with scikit-learn on the same features).
             "C": 100.0,
             "max_iter": 1000,
             "tol": 1e-4,
@@ -230,7 +232,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         message.set(INTENT_RANKING_KEY, ranking[:length], add_to_output=True)
         if not answers:
             return
-        selector: Dict[str, Any] = {RETRIEVAL_INTENTS: sorted(answers)}
+        selector: Dict[str, Any] = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: sorted(answers)}
         for intent, options in answers.items():
             total = top[intent] or 1.0
             options.sort(key=lambda option: -option[1])
@@ -245,4 +247,4 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 "ranking": [{"intent_response_key": label, "confidence": q / total}
                             for label, q in options[:length]],
             }
-        message.set(RESPONSE_SELECTOR, selector, add_to_output=True)
+        message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)

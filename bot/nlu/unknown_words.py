@@ -26,17 +26,16 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.nlu import override_intent
+from bot.nlu import faq_answer_confidence, override_intent
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 FILE_NAME = "vocabulary.json"
-RETRIEVAL_INTENT = "faq"
 # How alike a word must be to a known one to count as its misspelling (difflib's ratio).
 TYPO_SIMILARITY = 0.8
 # A word and a known word where one starts with the other count as forms of one word
@@ -108,12 +107,6 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
             return False
         return not difflib.get_close_matches(word, self._vocabulary, n=1, cutoff=TYPO_SIMILARITY)
 
-    def _faq_confidence(self, message: Message) -> Optional[float]:
-        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
-            return None
-        selected = (message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {}
-        return (selected.get("response") or {}).get("confidence")
-
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
@@ -124,7 +117,7 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
                 # Not one known word: nothing was understood.
                 override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence=0.0)
                 continue
-            confidence = self._faq_confidence(message)
+            confidence = faq_answer_confidence(message)
             if (confidence is not None and confidence < self.faq_threshold
                     and any(self._is_unknown(w) for w in message_words)):
                 override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence=confidence)

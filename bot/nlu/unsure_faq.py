@@ -19,12 +19,9 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu import override_intent
-
-RETRIEVAL_INTENT = "faq"
+from bot.nlu import faq_answer_confidence, override_intent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -48,10 +45,7 @@ class UnsureFaqFallback(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != RETRIEVAL_INTENT:
-                continue
-            selected = ((message.get("response_selector") or {}).get(RETRIEVAL_INTENT) or {})
-            confidence = (selected.get("response") or {}).get("confidence")
+            confidence = faq_answer_confidence(message)
             if confidence is not None and confidence < self.threshold:
                 override_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, confidence=confidence)
         return messages
