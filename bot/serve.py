@@ -18,7 +18,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.settings import PROJECT_ROOT, RASA_TOKEN_FILE, Settings, ensure_var_dir, get_settings
+from bot.settings import (
+    MODEL_SERVER_TOKEN_FILE,
+    PROJECT_ROOT,
+    RASA_TOKEN_FILE,
+    Settings,
+    ensure_var_dir,
+    get_settings,
+)
 
 
 def service_env(settings: Settings) -> Dict[str, str]:
@@ -36,6 +43,20 @@ def service_env(settings: Settings) -> Dict[str, str]:
         RASA_AUTH_TOKEN=settings.rasa_auth_token,
         MODELS_DIR=str(settings.models_dir),
         TRAINING_ROOT=str(settings.training_root),
+        MAX_MESSAGE_CHARS=str(settings.max_message_chars),
+        MAX_REQUEST_BYTES=str(settings.max_request_bytes),
+        RATE_LIMIT_PER_SENDER=str(settings.rate_limit_per_sender),
+        RATE_LIMIT_PER_ADDRESS=str(settings.rate_limit_per_address),
+        TRUSTED_PROXIES=settings.trusted_proxies,
+        API_NETWORKS=settings.api_networks,
+        REDIS_HOST=settings.redis_host,
+        REDIS_PORT=str(settings.redis_port),
+        REDIS_DB=str(settings.redis_db),
+        REDIS_PASSWORD=settings.redis_password,
+        PROFILE=settings.profile,
+        RASA_API_URLS=settings.rasa_api_urls,
+        MODEL_SERVER_URL=settings.model_server_url,
+        MODEL_SERVER_TOKEN=settings.model_server_token,
         TF_CPP_MIN_LOG_LEVEL="2",
         RASA_TELEMETRY_ENABLED="false",  # no calls home: this machine and clinics' may be offline
         PYTHONUNBUFFERED="1",
@@ -50,13 +71,15 @@ class Service:
     health_url: str
     log_path: Path
     process: Optional[subprocess.Popen] = None
+    # Set on top of the stack's environment (a replica's own port, say).
+    env: Dict[str, str] = field(default_factory=dict)
 
     def start(self, env: Dict[str, str]) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=PROJECT_ROOT,
-                env=env,
+                env={**env, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so stop() reaches its children
@@ -66,6 +89,8 @@ class Service:
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as response:
                 return response.status < 500
+        except urllib.error.HTTPError as error:
+            return error.code < 500 and error.code != 409  # Rasa's 409: no model loaded yet
         except (urllib.error.URLError, OSError):
             return False
 
@@ -93,49 +118,39 @@ class Stack:
     model_path: Optional[Path] = None
     services: Dict[str, Service] = field(default_factory=dict)
 
+    # Groups started one after the other (each healthy before the next starts).
+    stages: List[List[str]] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         if not self.settings.rasa_auth_token:
             # The console promotes models through Rasa's HTTP API (PUT /model), which is only ever
             # enabled behind a token: without one configured, create one, kept private in var/.
-            token = secrets.token_urlsafe(32)
-            ensure_var_dir()
-            RASA_TOKEN_FILE.touch(mode=0o600)
-            RASA_TOKEN_FILE.write_text(token)
-            self.settings = replace(self.settings, rasa_auth_token=token)
+            self.settings = replace(self.settings, rasa_auth_token=_new_secret(RASA_TOKEN_FILE))
         self.model_path = self.model_path or self.settings.models_dir
         log_dir = ensure_var_dir() / "log"
         log_dir.mkdir(exist_ok=True)
+        if self.settings.profile == "prod":
+            from bot import prod
+
+            if not self.settings.model_server_token:
+                self.settings = replace(
+                    self.settings, model_server_token=_new_secret(MODEL_SERVER_TOKEN_FILE))
+            self.settings, self.services, self.stages = prod.services(self.settings, log_dir)
+            return
         s = self.settings
-        python = sys.executable
         self.services["actions"] = Service(
-            "actions",
-            # rasa_sdk's server without TensorFlow (bot/action_server.py).
-            [python, "-m", "bot.action_server", "--actions", "actions",
-             "--port", str(s.action_port)],
-            f"http://127.0.0.1:{s.action_port}/health",
-            log_dir / "actions.log",
+            "actions", action_server_command(s.action_port),
+            f"http://127.0.0.1:{s.action_port}/health", log_dir / "actions.log",
         )
-        rasa = [
-            # Rasa's CLI with a fix applied first (bot/rasa_server.py).
-            python, "-m", "bot.rasa_server", "run",
-            "--model", str(self.model_path),
-            "--port", str(s.rasa_port),
-            "--credentials", "credentials.yml",
-            "--endpoints", "endpoints.yml",
-            "--cors", *s.cors_origins.split(),
-        ]
-        # The HTTP API (the console's PUT /model) is only ever enabled behind a token.
-        rasa += ["--enable-api", "--auth-token", s.rasa_auth_token]
         self.services["rasa"] = Service(
-            "rasa", rasa, f"http://127.0.0.1:{s.rasa_port}/", log_dir / "rasa.log"
+            "rasa", rasa_server_command(s, s.rasa_port, "endpoints.yml", self.model_path),
+            f"http://127.0.0.1:{s.rasa_port}/", log_dir / "rasa.log"
         )
         self.services["web"] = Service(
-            "web",
-            [python, "-m", "uvicorn", "bot.web.app:app", "--host", "127.0.0.1",
-             "--port", str(s.web_port)],
-            f"http://127.0.0.1:{s.web_port}/healthz",
+            "web", web_command(s.web_port), f"http://127.0.0.1:{s.web_port}/healthz",
             log_dir / "web.log",
         )
+        self.stages = [list(self.services)]
 
     @property
     def rasa_url(self) -> str:
@@ -147,22 +162,30 @@ class Stack:
 
     def start(self, names: Optional[List[str]] = None, timeout: float = 180) -> None:
         env = service_env(self.settings)
-        selected = [self.services[n] for n in (names or list(self.services))]
-        for service in selected:
-            service.start(env)
         deadline = time.monotonic() + timeout
-        for service in selected:
-            while not service.is_healthy():
-                if service.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"{service.name} did not start; last log lines:\n{service.log_tail()}"
-                    )
-                time.sleep(0.5)
+        for stage in ([names] if names else self.stages):
+            selected = [self.services[n] for n in stage]
+            for service in selected:
+                service.start(env)
+            for service in selected:
+                while not service.is_healthy():
+                    if service.process.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(
+                            f"{service.name} did not start; last log lines:\n{service.log_tail()}"
+                        )
+                    time.sleep(0.5)
 
     def stop(self, names: Optional[List[str]] = None) -> None:
         for name in reversed(names or list(self.services)):
             self.services[name].stop()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service's processes (the fault tests): no clean shutdown at all."""
+        process = self.services[name].process
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     # The widget's reconnect test stops and restarts only the Rasa server.
     def stop_rasa(self) -> None:
@@ -170,6 +193,42 @@ class Stack:
 
     def start_rasa(self) -> None:
         self.start(["rasa"])
+
+
+def _new_secret(path: Path) -> str:
+    token = secrets.token_urlsafe(32)
+    ensure_var_dir()
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
+
+
+def action_server_command(port: int) -> List[str]:
+    # rasa_sdk's server without TensorFlow (bot/action_server.py).
+    return [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_server_command(s: Settings, port: int, endpoints: str, model: Path) -> List[str]:
+    return [
+        # Rasa's CLI with fixes applied first (bot/rasa_server.py).
+        sys.executable, "-m", "bot.rasa_server", "run",
+        "--model", str(model),
+        "--port", str(port),
+        "--credentials", "credentials.yml",
+        "--endpoints", endpoints,
+        "--cors", *s.cors_origins.split(),
+        # The HTTP API (the console's PUT /model, /status) is only ever enabled behind a token,
+        # and answers only internal addresses (bot/rasa_server.py).
+        "--enable-api", "--auth-token", s.rasa_auth_token,
+    ]
+
+
+def web_command(port: int, behind_proxy: bool = False) -> List[str]:
+    command = [sys.executable, "-m", "uvicorn", "bot.web.app:app", "--host", "127.0.0.1",
+               "--port", str(port)]
+    if behind_proxy:  # the visitor's address from nginx's X-Forwarded-For (login rate limits)
+        command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+    return command
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -191,6 +250,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"  socket.io:      {stack.rasa_url}/socket.io")
     print(f"  action server:  http://localhost:{s.action_port}/health")
     print(f"  demo page:      {stack.web_url}/  (the chat widget)")
+    if s.profile == "prod":
+        print(f"  profile:        prod: {len(s.api_urls())} Rasa replicas ({' '.join(s.api_urls())}) "
+              f"behind nginx, PostgreSQL {s.db_url.rsplit('@', 1)[-1]}, "
+              f"Redis {s.redis_host}:{s.redis_port}")
     print(f"  logs:           {ensure_var_dir() / 'log'}/\nPress Ctrl-C to stop.", flush=True)
 
     stopping = []
@@ -204,6 +267,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         for service in stack.services.values():
             if service.process.poll() is not None:
                 print(f"{service.name} exited; last log lines:\n{service.log_tail()}", file=sys.stderr)
+                if s.profile == "prod":
+                    # The others keep answering meanwhile (nginx skips it): start it again.
+                    print(f"restarting {service.name}", file=sys.stderr, flush=True)
+                    service.start(service_env(s))
+                    continue
                 stopping.append(service.name)
                 break
         time.sleep(0.5)

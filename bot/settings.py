@@ -19,6 +19,7 @@ def _env(name: str, default: str) -> str:
 
 
 RASA_TOKEN_FILE = VAR_DIR / "rasa_auth_token"
+MODEL_SERVER_TOKEN_FILE = VAR_DIR / "model_server_token"
 
 
 def _read_secret(path: Path) -> str:
@@ -79,6 +80,45 @@ class Settings:
     # Conversations older than this many days are deleted by `make retention` and the console
     # (0 keeps them forever).
     retention_days: int = field(default_factory=lambda: int(_env("RETENTION_DAYS", "180")))
+
+    # --- Visitor input and the Rasa server (bot/channels/inbound.py, bot/rasa_server.py) ---
+    # Longest visitor message the model reads; longer ones get utter_message_too_long.
+    max_message_chars: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "2000")))
+    # Largest request body the Rasa server accepts (REST JSON, socket.io packets): 413 above.
+    max_request_bytes: int = field(default_factory=lambda: int(_env("MAX_REQUEST_BYTES", "65536")))
+    # Messages per minute per sender id and per visitor address (0: no limit). A clinic's
+    # waiting room may share one address, hence the higher second figure.
+    rate_limit_per_sender: int = field(default_factory=lambda: int(_env("RATE_LIMIT_PER_SENDER", "30")))
+    rate_limit_per_address: int = field(
+        default_factory=lambda: int(_env("RATE_LIMIT_PER_ADDRESS", "300")))
+    # Peers whose X-Real-IP header is believed (nginx in the production profile).
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    # Addresses that may reach Rasa's HTTP API (/model, /status, ...), with the token. The
+    # public side (nginx) never forwards the API, whatever the address.
+    api_networks: str = field(default_factory=lambda: _env("API_NETWORKS", "127.0.0.0/8 ::1/128"))
+    # Redis for the production profile's lock store and shared rate limits ("" = embedded).
+    redis_host: str = field(default_factory=lambda: _env("REDIS_HOST", ""))
+    redis_port: int = field(default_factory=lambda: int(_env("REDIS_PORT", "6379")))
+    redis_db: int = field(default_factory=lambda: int(_env("REDIS_DB", "0")))
+    redis_password: str = field(default_factory=lambda: _env("REDIS_PASSWORD", ""))
+
+    # --- Production profile (`make run PROFILE=prod`, bot/prod.py) ---
+    profile: str = field(default_factory=lambda: _env("PROFILE", "embedded"))
+    rasa_replicas: int = field(default_factory=lambda: int(_env("RASA_REPLICAS", "2")))
+    action_replicas: int = field(default_factory=lambda: int(_env("ACTION_REPLICAS", "2")))
+    # The Rasa servers whose HTTP API the console calls (/status; PUT /model without a model
+    # server), space-separated. Default: the one on RASA_PORT.
+    rasa_api_urls: str = field(default_factory=lambda: _env("RASA_API_URLS", ""))
+    # Where every Rasa replica pulls the live model from (the web app's /internal/models/live).
+    # Empty in the embedded profile: the console swaps the one server's model with PUT /model.
+    model_server_url: str = field(default_factory=lambda: _env("MODEL_SERVER_URL", ""))
+    model_server_token: str = field(
+        default_factory=lambda: _env("MODEL_SERVER_TOKEN", "") or _read_secret(MODEL_SERVER_TOKEN_FILE)
+    )
+
+    def api_urls(self) -> list:
+        return self.rasa_api_urls.split() or [f"http://127.0.0.1:{self.rasa_port}"]
+
 
 def get_settings() -> Settings:
     return Settings()

@@ -111,6 +111,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                                            connect_args={"check_same_thread": False})
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "postgresql":
+            # Rasa's engine hands out pooled connections unchecked: after a PostgreSQL restart
+            # each dead one failed a visitor's message. Checked on checkout instead (a round
+            # trip on loopback), and a bounded wait for a new connection.
+            from rasa.core.tracker_store import create_engine_kwargs
+
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True,
+                                           connect_args={"connect_timeout": 5},
+                                           **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def get_or_create_tracker(
         self,

@@ -17,16 +17,26 @@ Why it exists (rasa 3.6.21 with python-socketio 5.18):
    subject to CORS, so any web site could open a chat socket. We refuse a connection whose Origin is
    not in CORS_ORIGINS (bot.settings), the same list `rasa run --cors` gets.
 4. session_id is the sender id: we accept only 8-64 characters of [A-Za-z0-9_-].
+5. Every message is screened like the REST channel's (bot/channels/inbound.py): empty, too long
+   and rate-limited messages get a clear reply without running the model; a message that
+   cannot be processed (database or lock store down) gets utter_service_unavailable and the
+   referral instead of silence. Packets over MAX_REQUEST_BYTES are refused by Engine.IO.
 """
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import uuid
 from typing import Any, Dict, Optional, Text
 
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
+
+from bot.channels import inbound
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -59,6 +69,8 @@ class SocketIOInput(RasaSocketIOInput):
     def blueprint(self, on_new_message):
         bp = super().blueprint(on_new_message)
         sio = self.sio
+        settings = get_settings()
+        sio.eio.max_http_buffer_size = settings.max_request_bytes
         origins = allowed_origins()
 
         @sio.on("connect", namespace=self.namespace)
@@ -66,7 +78,12 @@ class SocketIOInput(RasaSocketIOInput):
             origin = environ.get("HTTP_ORIGIN")
             if origin is not None and origin not in origins:
                 return False
-            return True if not self.jwt_key else await _jwt_ok(self, auth)
+            if self.jwt_key and not await _jwt_ok(self, auth):
+                return False
+            headers = {"x-real-ip": environ.get("HTTP_X_REAL_IP", "")}
+            address = inbound.client_address(environ.get("REMOTE_ADDR"), headers, settings)
+            await sio.save_session(sid, {"address": address}, namespace=self.namespace)
+            return True
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
@@ -81,7 +98,6 @@ class SocketIOInput(RasaSocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid)
 
         from rasa.core.channels.channel import UserMessage
-        import json
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
@@ -94,20 +110,32 @@ class SocketIOInput(RasaSocketIOInput):
                     return
             else:
                 sender_id = sid
-            metadata = data.get(self.metadata_key, {})
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
             message = data.get("message", "")
             if not isinstance(message, str):
+                message = ""  # answered as an empty message
+            room = sender_id if self.session_persistence else sid
+            session = await sio.get_session(sid, namespace=self.namespace)
+            verdict = inbound.screen(message, sender_id, session.get("address", ""), settings)
+            if isinstance(verdict, inbound.Refused):
+                await _emit(sio, self.bot_message_evt, room, inbound.system_reply(verdict.kind, message))
                 return
-            await on_new_message(
-                UserMessage(message, output_channel, sender_id, input_channel=self.name(), metadata=metadata)
-            )
+            try:
+                if not inbound.agent_ready():
+                    raise RuntimeError("no model loaded")
+                await on_new_message(
+                    # No client metadata: visitors must not write into the tracker.
+                    UserMessage(verdict.text, output_channel, sender_id, input_channel=self.name())
+                )
+            except Exception:
+                logger.exception("socketio: message from %s could not be processed", sender_id)
+                await _emit(sio, self.bot_message_evt, room, inbound.system_reply("unavailable", message))
 
         return bp
+
+
+async def _emit(sio: Any, event: Text, room: Text, messages: list) -> None:
+    for message in messages:
+        await sio.emit(event, message, room=room)
 
 
 async def _jwt_ok(channel: SocketIOInput, auth: Optional[Dict]) -> bool:

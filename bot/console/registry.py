@@ -95,23 +95,56 @@ def _make_newest(path: Path, directory: Path) -> Callable[[], None]:
 
 
 def _rasa_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.rasa_port}"
+    return settings.api_urls()[0]
 
 
-def _rasa_is_up(settings: Settings) -> bool:
+def _rasa_is_up(settings: Settings, url: Optional[str] = None) -> bool:
     try:
-        with urllib.request.urlopen(_rasa_url(settings) + "/", timeout=3) as response:
+        with urllib.request.urlopen((url or _rasa_url(settings)) + "/", timeout=3) as response:
             return response.status < 500
     except (urllib.error.URLError, OSError):
         return False
 
 
-def swap_running_model(path: Path, settings: Optional[Settings] = None) -> bool:
-    """Ask the running Rasa server to load `path`. False when no server is running.
+def _served_model(url: str, settings: Settings) -> Optional[str]:
+    try:
+        with urllib.request.urlopen(
+            f"{url}/status?token={quote(settings.rasa_auth_token)}", timeout=3
+        ) as response:
+            return Path(json.loads(response.read()).get("model_file") or "").name or None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
+
+def _wait_for_replicas(path: Path, settings: Settings, poll_s: float = 1.0) -> bool:
+    """With a model server, every replica pulls the newest model itself: wait until each
+    running one serves `path`. False when none is running."""
+    running = [url for url in settings.api_urls() if _rasa_is_up(settings, url)]
+    if not running:
+        return False
+    deadline = time.monotonic() + SWAP_TIMEOUT_S
+    waiting = list(running)
+    while waiting and time.monotonic() < deadline:
+        waiting = [url for url in waiting if _served_model(url, settings) != path.name]
+        if waiting:
+            time.sleep(poll_s)
+    if waiting:
+        raise SwapUnanswered(
+            f"{len(waiting)} of {len(running)} bot replicas did not load {path.name} in "
+            f"{SWAP_TIMEOUT_S} s: {' '.join(waiting)}")
+    return True
+
+
+def swap_running_model(path: Path, settings: Optional[Settings] = None) -> bool:
+    """Make the running Rasa server(s) serve `path`. False when no server is running.
+
+    Without a model server: `PUT /model` on the one server. With one (the production profile),
+    every replica pulls the newest model on its own; this waits until all of them serve it.
     Raises RegistryError when a running server refuses or cannot load the model.
     """
     settings = settings or get_settings()
+    if settings.model_server_url:
+        return _wait_for_replicas(path, settings)
     if not _rasa_is_up(settings):
         return False
     if not settings.rasa_auth_token:
@@ -148,12 +181,7 @@ def running_model_name(settings: Optional[Settings] = None) -> Optional[str]:
     settings = settings or get_settings()
     if not settings.rasa_auth_token:
         return None
-    url = f"{_rasa_url(settings)}/status?token={quote(settings.rasa_auth_token)}"
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return Path(json.loads(response.read()).get("model_file") or "").name or None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
+    return _served_model(_rasa_url(settings), settings)
 
 
 def _go_live(

@@ -28,10 +28,32 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` if the server does not have it yet (a new
+    production install), connecting to the server's `postgres` database to do it."""
+    from sqlalchemy import create_engine, text
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first()
+            if not exists:
+                quoted = connection.dialect.identifier_preparer.quote(parsed.database)
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        admin.dispose()
+
+
 def upgrade(url: Optional[str] = None, revision: str = "head") -> None:
     """Migrate the database at `url` (default: the configured `DB_URL`) to `revision`."""
     url = resolve_url(url)
     _ensure_sqlite_dir(url)
+    _ensure_postgres_database(url)
     command.upgrade(alembic_config(url), revision)
 
 

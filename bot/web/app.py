@@ -16,6 +16,7 @@ from bot.console.startup import console_startup
 from bot.settings import Settings, get_settings
 from bot.web.assets import asset_routes
 from bot.web.config import web_config
+from bot.web.model_server import model_server_routes
 from bot.web.pages import page_routes
 from bot.web.security import SecurityHeadersMiddleware
 
@@ -23,7 +24,7 @@ from bot.web.security import SecurityHeadersMiddleware
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     config = web_config(settings)
-    routes = [*page_routes(config), *asset_routes(), *console_routes()]
+    routes = [*page_routes(config), *asset_routes(), *model_server_routes(), *console_routes()]
     return Starlette(
         routes=routes,
         middleware=[
