@@ -137,6 +137,8 @@ class OursBot:
             rasa_auth_token=token,  # given, so Stack does not replace make run's token file
             cors_origins=f"http://localhost:{ports['web']}",
             rasa_public_url=f"http://localhost:{ports['rasa']}",
+            # One load generator is one address and sends 100 turns a minute per visitor.
+            rate_limit_per_sender=0, rate_limit_per_address=0,
         ))
         for service in self.stack.services.values():  # not into make run's var/log/
             service.log_path = paths.logs / f"ours-{service.name}.log"
