@@ -29,7 +29,7 @@ def _status(url: str) -> int:
 def test_rasa_api_is_never_on_the_public_port(prod_stack):
     token = prod_stack.settings.rasa_auth_token
     public = nginx_url(prod_stack)
-    for path in (f"/status?token={token}", f"/version", f"/conversations/x/tracker?token={token}",
+    for path in (f"/status?token={token}", "/version", f"/conversations/x/tracker?token={token}",
                  f"/model?token={token}", "/domain"):
         assert _status(public + path) == 404, path
     # Inside, on a replica's own port, with the token only.
