@@ -43,7 +43,7 @@ CRISIS_REPLY = ("utter_crisis", "utter_crisis_continue")
 # C0/C1 controls except tab and newline, zero-width characters and lone surrogates: never
 # meaningful in a chat message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2060\ufeff\ud800-\udfff]")
-_SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_SENDER = re.compile(r"^[A-Za-z0-9_.:@/+=-]{1,128}$")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Use in credentials.yml instead of `rest:`. `POST /webhooks/rest/webhook` with
 `{"sender": "...", "message": "..."}` as before, but:
 
-- Anything that is not a JSON object with a string `sender` (1-128 of [A-Za-z0-9_.:@-]) and a
+- Anything that is not a JSON object with a string `sender` (1-128 of [A-Za-z0-9_.:@/+=-]) and a
   string `message` gets a 4xx with a JSON `error` that says what is wrong: 415 for another
   content type, 400 for invalid JSON or UTF-8 or a missing field (Rasa's channel answered 500
   or processed `None`). Bodies over MAX_REQUEST_BYTES get Sanic's 413.
@@ -68,7 +68,7 @@ class RestInput(RasaRestInput):
                 return _error(400, 'Send a JSON object: {"sender": "...", "message": "..."}.')
             sender, message = body.get("sender"), body.get("message")
             if not inbound.valid_sender(sender):
-                return _error(400, "`sender` must be 1-128 characters of letters, digits, _.:@-")
+                return _error(400, "`sender` must be 1-128 characters of letters, digits, _.:@/+=-")
             if not isinstance(message, str):
                 return _error(400, "`message` must be a string.")
 
