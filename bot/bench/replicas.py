@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.bench import conversations, load
