@@ -465,7 +465,7 @@ class ConversationFilter:
         on_message: List[ColumnElement] = []
         if self.date_from:
             on_message.append(message.at >= _day_start(self.date_from))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:  # (no day after the last one to end at)
             on_message.append(message.at < _day_start(self.date_to + timedelta(days=1)))
         if self.intent:
             on_message.append(or_(

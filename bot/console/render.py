@@ -70,6 +70,19 @@ async def read_form(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=2000)
 
 
+# Row ids are 64-bit integers. SQLite cannot even compare a column with a bigger Python int
+# (OverflowError: a 500), so a number outside this range, from a form or a URL, names no row.
+ROW_IDS = range(-(2**63), 2**63)
+
+
+def row_id(value: Any) -> int:
+    """`int(value)` for an id from a form or a URL: ValueError also when no row can have it."""
+    number = int(value)
+    if number not in ROW_IDS:
+        raise ValueError(f"not a row id: {value!r}")
+    return number
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from bot.console import accounts
 from bot.console.audit import ACTIONS, audit
 from bot.console.models import ROLES, AuditEvent, User
-from bot.console.render import admin_only, flash, read_form, redirect, render, user_of
+from bot.console.render import admin_only, flash, read_form, redirect, render, row_id, user_of
 from bot.db.engine import session_scope
 
 AUDIT_PAGE_SIZE = 100
@@ -57,7 +57,7 @@ async def update_user(request: Request) -> Response:
     form = await read_form(request)
     admin = user_of(request)
     try:
-        user_id = int(request.path_params["user_id"])
+        user_id = row_id(request.path_params["user_id"])
     except ValueError:
         return render(request, "not_found.html", status_code=404)
 
@@ -98,6 +98,7 @@ async def audit_page(request: Request) -> Response:
     action = request.query_params.get("action", "")
     try:
         page = max(1, int(request.query_params.get("page", "1")))
+        row_id(page * AUDIT_PAGE_SIZE)  # ValueError for an offset past SQLite's integers
     except ValueError:
         page = 1
 

@@ -23,7 +23,7 @@ from bot.console import logs
 from bot.console.audit import audit
 from bot.console.logs import ConversationFilter
 from bot.console.models import Conversation
-from bot.console.render import admin_only, flash, read_form, redirect, render, user_of
+from bot.console.render import admin_only, flash, read_form, redirect, render, row_id, user_of
 from bot.console.views.teach import message_actions_context
 from bot.db.engine import session_scope
 from bot.settings import Settings
@@ -197,7 +197,7 @@ async def flag_answer(request: Request) -> Response:
     def change(session, sender_id, form, username):
         comment = str(form.get("comment", "")).strip()[:MAX_COMMENT]
         try:
-            event_id = int(str(form.get("event_id", "")))
+            event_id = row_id(str(form.get("event_id", "")))
         except ValueError:
             return "error", "Choose the answer to flag."
         if not comment:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from bot.console import training_data
 from bot.console.audit import audit
 from bot.console.models import Correction, FaqEntry, IndexedMessage
-from bot.console.render import flash, read_form, redirect, render, user_of
+from bot.console.render import ROW_IDS, flash, read_form, redirect, render, row_id, user_of
 from bot.content.checks import (
     MIN_EXAMPLES,
     SOURCES,
@@ -165,7 +165,7 @@ async def relabel(request: Request) -> Response:
     def save() -> Tuple[Optional[str], str, str]:
         """(sender id or None if no such message, flash kind, flash text)"""
         with session_scope() as session:
-            message = session.get(IndexedMessage, event_id)
+            message = session.get(IndexedMessage, event_id) if event_id in ROW_IDS else None
             if message is None:
                 return None, "", ""
             choices = {c.name: c for _, group in intent_choices(session) for c in group}
@@ -205,7 +205,7 @@ async def ignore(request: Request) -> Response:
 
     def save() -> Optional[str]:
         with session_scope() as session:
-            message = session.get(IndexedMessage, event_id)
+            message = session.get(IndexedMessage, event_id) if event_id in ROW_IDS else None
             if message is None:
                 return None
             replaced = _replace_pending(session, event_id)
@@ -235,7 +235,7 @@ def _new_form_page(request: Request, values: Dict[str, Any], problems: List[str]
 
 async def new_question_form(request: Request) -> Response:
     try:
-        event_id: Optional[int] = int(request.query_params.get("event_id", ""))
+        event_id: Optional[int] = row_id(request.query_params.get("event_id", ""))
     except ValueError:
         event_id = None
 
@@ -269,7 +269,7 @@ async def create_new_question(request: Request) -> Response:
     )
     examples = [t for t in map(training_data.clean_text, values["examples"].splitlines()) if t]
     try:
-        event_id: Optional[int] = int(values["event_id"])
+        event_id: Optional[int] = row_id(values["event_id"])
     except ValueError:
         event_id = None
 
@@ -383,7 +383,7 @@ async def delete_correction(request: Request) -> Response:
 
     def remove() -> bool:
         with session_scope() as session:
-            row = session.get(Correction, correction_id)
+            row = session.get(Correction, correction_id) if correction_id in ROW_IDS else None
             if row is None or row.exported_at is not None:
                 return False
             audit(session, user.username, "delete", f"correction {row.id}", kind=row.kind,
@@ -404,7 +404,7 @@ async def delete_question(request: Request) -> Response:
 
     def remove() -> bool:
         with session_scope() as session:
-            entry = session.get(FaqEntry, entry_id)
+            entry = session.get(FaqEntry, entry_id) if entry_id in ROW_IDS else None
             if entry is None or entry.exported_at is not None:
                 return False
             session.execute(delete(Correction).where(Correction.faq_entry_id == entry.id))

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from bot.console import gate, registry
 from bot.console.models import TrainingRun, utcnow
-from bot.console.render import admin_only, flash, redirect, render, user_of
+from bot.console.render import admin_only, flash, redirect, render, row_id, user_of
 from bot.db.engine import session_scope
 
 RUNS_SHOWN = 20
@@ -161,7 +161,7 @@ async def rollback(request: Request) -> Response:
     target: Any = request.path_params["deployment_id"]
     if target != "previous":
         try:
-            target = int(target)
+            target = row_id(target)
         except ValueError:
             return render(request, "not_found.html", status_code=404)
     username = user_of(request).username
