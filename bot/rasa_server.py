@@ -2,8 +2,8 @@
 first. bot/serve.py starts the Rasa server this way; every argument is Rasa's.
 
 The fixes: the action response validator (below), a graceful answer when the action server is
-down, no silent in-memory fallback when the database is down, and the Sanic app's request
-limits and API reach (further down).
+down, no silent in-memory fallback when the database is down, a lock store that does not make
+waiting messages time out, and the Sanic app's request limits and API reach (further down).
 
 The validator fix (found by profiling the server under load with py-spy, issue 6): Rasa checks every
 action server response with `jsonschema.validate(result, schema)`. With jsonschema 4.17 (what
@@ -139,6 +139,25 @@ def _configure_app(original: Any) -> Any:
     return configure_app
 
 
+# --- messages waiting for a conversation's lock ----------------------------------------------------
+# Rasa's lock store makes a message wait while another of the same conversation is handled,
+# checking every second. 32 messages sent at once on one conversation (a widget flushing its
+# queue, a double click, the concurrency test) then waited longer than the lock's lifetime and
+# failed. Checked every 50 ms instead: one Redis round trip.
+LOCK_POLL_S = 0.05
+
+
+def _lock_polling_often(original: Any) -> Any:
+    def lock(self: Any, conversation_id: str, lock_lifetime: Optional[float] = None,
+             wait_time_in_seconds: float = LOCK_POLL_S) -> Any:
+        from rasa.core import lock_store
+
+        return original(self, conversation_id, lock_lifetime or lock_store.LOCK_LIFETIME,
+                        wait_time_in_seconds)
+
+    return lock
+
+
 def apply_fixes() -> None:
     import rasa.core.run
     from rasa.core.actions.action import RemoteAction
@@ -149,6 +168,9 @@ def apply_fixes() -> None:
 
     for name in ("retrieve", "retrieve_full_tracker", "save"):
         setattr(FailSafeTrackerStore, name, _fail_loudly(name))
+    from rasa.core.lock_store import LockStore
+
+    LockStore.lock = _lock_polling_often(LockStore.lock)
     rasa.core.run.configure_app = _configure_app(rasa.core.run.configure_app)
 
 

@@ -8,6 +8,7 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.contraindications
+from bot.channels import inbound
 import actions.faq
 import actions.fallback
 from actions.answer import (
@@ -112,6 +113,12 @@ async def test_every_answer_response_ends_with_the_referral(domain):
         r for r in domain["responses"]
         if r not in covered and r not in CONVERSATIONAL_RESPONSES and r not in CRISIS_RULE_RESPONSES
     }
+    # The Rasa server's own replies (bot/channels/inbound.py): each informational one is
+    # followed by the referral there, checked here and in tests/security.
+    server_replies = {name for names in inbound.REPLIES.values() for name in names}
+    for names in inbound.REPLIES.values():
+        assert names[-1] == REFERRAL_RESPONSE or names == ("utter_message_empty",), names
+    others -= server_replies
     assert others == {
         SERVICE_PROBLEM_RESPONSE,
         "utter_condition_contraindicated", "utter_condition_caution",

@@ -4,7 +4,8 @@ The REST and socket.io channels (bot/channels/rest.py, socketio.py) call `screen
 message and the visitor's sender id and address. It answers one of:
 
 - `Accepted(text)`: pass `text` (cleaned: control characters removed, a leading "/" that would
-  let a visitor trigger intents and set slots directly, as `/inform{...}`, neutralised) to Rasa.
+  let a visitor trigger intents and set slots directly, as `/inform{...}`, neutralised, except
+  the widget's `/greet`) to Rasa.
 - `Refused(kind)`: do not run the model; answer with `system_reply(kind, raw)` instead. Kinds:
   empty, too_long, rate_limited (and unavailable, used by the channels when Rasa fails).
 
@@ -59,9 +60,16 @@ class Refused:
 Verdict = Union[Accepted, Refused]
 
 
+# Intent payloads a visitor's widget may send as they are: the widget's `initial-payload`.
+# Intents only, no entities: nothing that sets a slot or resets the conversation.
+WIDGET_PAYLOADS = frozenset({"/greet"})
+
+
 def clean(text: str) -> str:
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
-    # "/greet" or '/inform{"condition": ...}' is Rasa's way to bypass NLU; visitors type words.
+    if text in WIDGET_PAYLOADS:
+        return text
+    # '/restart' or '/inform{"condition": ...}' is Rasa's way to bypass NLU; visitors type words.
     return text.lstrip("/").strip()
 
 

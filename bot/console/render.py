@@ -66,8 +66,11 @@ def redirect(path: str) -> RedirectResponse:
 
 
 async def read_form(request: Request) -> FormData:
-    """The submitted form (its CSRF token was already checked by the guard)."""
-    return await request.form(max_files=0, max_fields=2000)
+    """The submitted form (its CSRF token was already checked by the guard), without NUL
+    characters: PostgreSQL refuses them in text (a login with one was a 500 there)."""
+    form = await request.form(max_files=0, max_fields=2000)
+    return FormData([(key, value.replace("\x00", "") if isinstance(value, str) else value)
+                     for key, value in form.multi_items()])
 
 
 # Row ids are 64-bit integers. SQLite cannot even compare a column with a bigger Python int

@@ -16,6 +16,8 @@ from bot.settings import Settings
 @pytest.mark.parametrize("raw, cleaned", [
     ("  hello  ", "hello"),
     ("/restart", "restart"),
+    ("/greet", "/greet"),  # the widget's initial payload
+    ("/greet{\"x\": 1}", "greet{\"x\": 1}"),
     ('/inform{"condition": "stroke"}', 'inform{"condition": "stroke"}'),
     ("he\x00llo\x1b[31m", "hello[31m"),
     ("\u200bzero\u200dwidth\ufeff", "zerowidth"),
@@ -39,7 +41,7 @@ def test_screen_refuses_too_long_and_empty_and_cleans_the_rest():
     assert inbound.screen("x" * 2001, "s1", "1.2.3.4", settings) == inbound.Refused("too_long")
     assert inbound.screen("x" * 2000, "s1", "1.2.3.4", settings) == inbound.Accepted("x" * 2000)
     assert inbound.screen(" \x00 ", "s1", "1.2.3.4", settings) == inbound.Refused("empty")
-    assert inbound.screen("/greet", "s1", "1.2.3.4", settings) == inbound.Accepted("greet")
+    assert inbound.screen("/restart", "s1", "1.2.3.4", settings) == inbound.Accepted("restart")
 
 
 def test_x_real_ip_is_believed_only_from_a_trusted_proxy():

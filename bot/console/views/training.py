@@ -124,7 +124,7 @@ async def models_page(request: Request) -> Response:
 
 async def run_page(request: Request) -> Response:
     try:
-        run_id = int(request.path_params["run_id"])
+        run_id = row_id(request.path_params["run_id"])
     except ValueError:
         return render(request, "not_found.html", status_code=404)
 
