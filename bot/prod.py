@@ -111,9 +111,8 @@ def services(settings: Settings, log_dir: Path) -> Tuple[Settings, Dict[str, "Se
     # A conversation's lock outlives a replica killed while holding it by this long (Rasa's
     # default is 60 s): more than an answer can take (the action call times out at 20 s).
     replica_env = {"TICKET_LOCK_LIFETIME": "30"}
-    web = Service("web", web_command(web_internal_port(s), behind_proxy=True),
-                  f"http://127.0.0.1:{web_internal_port(s)}/healthz", log_dir / "web.log")
-    found["web"] = web
+    found["web"] = Service("web", web_command(web_internal_port(s), behind_proxy=True),
+                           f"http://127.0.0.1:{web_internal_port(s)}/healthz", log_dir / "web.log")
     for n, port in enumerate(action_ports(s), 1):
         found[f"actions-{n}"] = Service(
             f"actions-{n}", action_server_command(port), f"http://127.0.0.1:{port}/health",

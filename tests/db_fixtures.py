@@ -21,6 +21,27 @@ from bot.db.engine import dispose_engine
 DEFAULT_POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def need(condition: bool, message: str) -> None:
+    """A service a test needs: skipped without it on a laptop, failed in CI (CI=true)."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def machine_redis(db: int):
+    """A client of the machine's Redis (127.0.0.1:6379) on database `db`, or skip/fail (`need`)."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, db=db, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        need(False, f"Redis unreachable at 127.0.0.1:6379: {error}")
+    return client
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'test.db'}"
@@ -53,10 +74,7 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = _postgres_admin_connection(server_url)
     except psycopg2.OperationalError as error:
-        message = f"PostgreSQL unreachable at {make_url(server_url).host}: {error}".strip()
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        need(False, f"PostgreSQL unreachable at {make_url(server_url).host}: {error}".strip())
 
     name = f"test_{uuid.uuid4().hex[:16]}"
     with admin.cursor() as cursor:

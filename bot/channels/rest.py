@@ -85,10 +85,7 @@ class RestInput(RasaRestInput):
                 await on_new_message(
                     UserMessage(verdict.text, collector, sender, input_channel=self.name())
                 )
-            except CancelledError:
-                logger.error("rest: message from %s timed out", sender)
-                return _replies(sender, inbound.system_reply("unavailable", message), 503)
-            except Exception:
+            except (CancelledError, Exception):  # CancelledError: a time-out
                 # The tracker was not saved (database or lock store down): nothing is
                 # acknowledged, so the client may send it again.
                 logger.exception("rest: message from %s could not be processed", sender)

@@ -3,7 +3,6 @@ cleaning, the sender check, who is believed about the visitor's address, and the
 in memory and in the machine's real Redis (shared by two limiters, as by two replicas)."""
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import replace
 
@@ -11,6 +10,7 @@ import pytest
 
 from bot.channels import inbound
 from bot.settings import Settings
+from tests.db_fixtures import machine_redis
 
 
 @pytest.mark.parametrize("raw, cleaned", [
@@ -68,21 +68,8 @@ def test_memory_limiter_counts_per_sender_and_per_address():
     assert limiter.allow("c", "2.2.2.2") is True
 
 
-def _machine_redis():
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=6379, db=9, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis unreachable at 127.0.0.1:6379: {error}")
-        pytest.skip(f"Redis unreachable: {error}")
-    return client
-
-
 def test_replicas_share_the_counts_in_redis():
-    client = _machine_redis()
+    client = machine_redis(db=9)
     one = inbound.RateLimiter(per_sender=4, per_address=0, redis=client)
     two = inbound.RateLimiter(per_sender=4, per_address=0, redis=client)
     sender = f"shared-{uuid.uuid4().hex}"

@@ -12,29 +12,19 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from tests.db_fixtures import DEFAULT_POSTGRES_SERVER, _postgres_admin_connection
+from tests.db_fixtures import DEFAULT_POSTGRES_SERVER, _postgres_admin_connection, need
+from tests.http import REFERRAL, message, texts  # noqa: F401  (the tests import them from here)
 from tests.stack import started_stack
 
 PORTS = {"RASA_PORT": "25005", "ACTION_PORT": "25055", "WEB_PORT": "28000"}
 REDIS_PORT = 26379
-REFERRAL = "Please talk with your doctor"
 UNAVAILABLE = "part of the service is unavailable"
-
-
-def need(condition: bool, message: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 class PrivateRedis:
@@ -124,7 +114,7 @@ def prod_stack(redis_server, prod_db, prod_models):
         "CORS_ORIGINS": f"http://localhost:{PORTS['WEB_PORT']}",
         "RASA_PUBLIC_URL": f"http://localhost:{PORTS['RASA_PORT']}",
         # One test sends 32 messages on one conversation; nginx's per-address limit is tested
-        # with an nginx of its own (test_hostile_input_prod.py): every test here is 127.0.0.1.
+        # with an nginx of its own (test_public_side.py): every test here is 127.0.0.1.
         "RATE_LIMIT_PER_SENDER": "40",
         "RATE_LIMIT_PER_ADDRESS": "0",
     }
@@ -132,28 +122,9 @@ def prod_stack(redis_server, prod_db, prod_models):
         yield stack
 
 
-def post(url: str, sender: str, message: Any, timeout: float = 60) -> Tuple[int, Any]:
-    """(status, JSON body) of one REST message; never raises for an HTTP status."""
-    request = urllib.request.Request(
-        f"{url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        body = error.read()
-        try:
-            return error.code, json.loads(body)
-        except ValueError:
-            return error.code, body.decode("utf-8", "replace")
-    except (TimeoutError, OSError, urllib.error.URLError) as error:
-        return 0, f"no answer: {error}"  # what a visitor would see as silence
-
-
-def texts(body: Any) -> List[str]:
-    return [m.get("text", "") for m in body] if isinstance(body, list) else []
+def post(url: str, sender: str, text: Any, timeout: float = 60) -> Tuple[int, Any]:
+    """(status, JSON body) of one REST message to the server at `url` (tests/http.py)."""
+    return message(url, sender, text, timeout=timeout)
 
 
 def replica_urls(stack) -> List[str]:

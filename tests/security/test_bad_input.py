@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.security.conftest import REFERRAL, REST_PATH, message, raw_post, texts
+from tests.http import REFERRAL, REST_PATH, message, raw_post, texts
 
 pytestmark = pytest.mark.e2e
 

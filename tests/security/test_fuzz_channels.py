@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import REFERRAL, REST_PATH, raw_post, texts
+from tests.http import REFERRAL, REST_PATH, raw_post, texts
 
 pytestmark = pytest.mark.e2e
 
